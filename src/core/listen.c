@@ -1,0 +1,662 @@
+/*
+ * listen.c — the listener: SYN queue (request socks), accept queue, and what Linux 6.18 does
+ * when they fill. Every rule cites ../shared/SPEC-linux-listen.md:
+ *   B1-B4  listen() and the queue predicates (A > M, Q > M)
+ *   B5-B10 SYN at a listener (tcp_conn_request)
+ *   B12-B17 the per-request SYN-ACK timer (reqsk_timer_handler, syn_ack_recalc)
+ *   B18-B29 a segment that matches a request (tcp_check_req)
+ *   B30-B31 a segment that reaches the listener with no request
+ *   B43    closing a listener (inet_csk_listen_stop)
+ * SYN cookies (B32-B37) are a later issue: until then tcp_syncookies acts as 0.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "core/synq_int.h"
+
+static uint16_t listener_idx(const struct synq_stack *s, const struct synq_sock *l)
+{
+	return (uint16_t)sk_idx(s, l);
+}
+
+static struct synq_sock *req_listener(struct synq_stack *s, const struct synq_req *r)
+{
+	return &s->socks[r->listener];
+}
+
+static uint32_t req_laddr(const struct synq_stack *s, const struct synq_req *r)
+{
+	return s->cfg.local_addrs[r->laddr];
+}
+
+/* tcp_listendrop(): ListenDrops, globally and for this listener (sk_drops) */
+static void listendrop(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+		       const char *why)
+{
+	l->drops++;
+	stack_drop(s, SYNQ_C_LISTEN_DROPS, g, (int)sk_idx(s, l), why);
+}
+
+static void listen_overflow(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+			    const char *why)
+{
+	l->overflows++;
+	stack_drop(s, SYNQ_C_LISTEN_OVERFLOWS, g, (int)sk_idx(s, l), why);
+	listendrop(s, l, g, why);
+}
+
+/* B3: sk_acceptq_is_full() is A > M: the queue holds M + 1 children */
+static int acceptq_full(const struct synq_sock *l) { return l->acc_len > l->max_backlog; }
+/* B4 (6.13+): inet_csk_reqsk_queue_is_full() is Q > M */
+static int synq_full(const struct synq_sock *l) { return l->qlen > l->max_backlog; }
+
+/* ---- request table and timer FIFOs ------------------------------------------------------ */
+static uint32_t *req_bucket(struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
+			    uint16_t dport)
+{
+	return &s->req_buckets[stack_hash4(s, saddr, daddr, sport, dport) & s->req_mask];
+}
+
+struct synq_req *req_lookup(struct synq_stack *s, const struct synq_seg *g)
+{
+	if (!s->req_live)
+		return NULL;
+	uint32_t i = *req_bucket(s, g->saddr, g->daddr, g->sport, g->dport);
+	while (i != NIL) {
+		struct synq_req *r = &s->reqs[i];
+		if (r->saddr == g->saddr && r->sport == g->sport &&
+		    s->socks[r->listener].lport == g->dport && req_laddr(s, r) == g->daddr)
+			return r;
+		i = r->hnext;
+	}
+	return NULL;
+}
+
+static uint64_t req_delay(const struct synq_req *r)
+{
+	/* reqsk_timeout(): min(T0 << n, TCP_RTO_MAX) */
+	uint64_t d = TCP_TIMEOUT_INIT_NS << (r->num_timeout < 8 ? r->num_timeout : 8);
+	return d > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : d;
+}
+
+static int req_class(const struct synq_req *r)
+{
+	return r->num_timeout < REQ_TCLASSES - 1 ? r->num_timeout : REQ_TCLASSES - 1;
+}
+
+static void timer_unlink(struct synq_stack *s, struct synq_req *r)
+{
+	struct fifo *f = &s->req_timers[req_class(r)];
+	uint32_t me = (uint32_t)(r - s->reqs);
+	if (r->tprev != NIL)
+		s->reqs[r->tprev].tnext = r->tnext;
+	else if (f->head == me)
+		f->head = r->tnext;
+	if (r->tnext != NIL)
+		s->reqs[r->tnext].tprev = r->tprev;
+	else if (f->tail == me)
+		f->tail = r->tprev;
+	r->tprev = r->tnext = NIL;
+}
+
+/* Arm at now + reqsk_timeout(): appended to the FIFO of its class, which stays sorted. */
+static void timer_arm(struct synq_stack *s, struct synq_req *r)
+{
+	uint64_t at = s->now + req_delay(r);
+	r->exp_lo = (uint32_t)at;
+	r->exp_hi = (uint32_t)(at >> 32);
+	struct fifo *f = &s->req_timers[req_class(r)];
+	uint32_t me = (uint32_t)(r - s->reqs);
+	r->tnext = NIL;
+	r->tprev = f->tail;
+	if (f->tail != NIL)
+		s->reqs[f->tail].tnext = me;
+	else
+		f->head = me;
+	f->tail = me;
+}
+
+uint64_t req_next_timer(const struct synq_stack *s)
+{
+	uint64_t t = TIME_NEVER;
+	for (int c = 0; c < REQ_TCLASSES; c++) {
+		uint32_t h = s->req_timers[c].head;
+		if (h != NIL && req_expires(&s->reqs[h]) < t)
+			t = req_expires(&s->reqs[h]);
+	}
+	return t;
+}
+
+/* Unhash and free a request: Q--, and Y-- if its timer never fired (SPEC §3). */
+static void req_drop(struct synq_stack *s, struct synq_req *r, const char *why)
+{
+	struct synq_sock *l = req_listener(s, r);
+	uint32_t me = (uint32_t)(r - s->reqs);
+	uint32_t *p = req_bucket(s, r->saddr, req_laddr(s, r), r->sport, l->lport);
+	while (*p != NIL && *p != me)
+		p = &s->reqs[*p].hnext;
+	if (*p == me)
+		*p = r->hnext;
+	timer_unlink(s, r);
+	l->qlen--;
+	if (r->num_timeout == 0)
+		l->young--;
+	s->req_live--;
+	if (why && s->cfg.on_event) {
+		struct synq_event ev = {.kind = SYNQ_EV_REQ_GONE, .fd = (int)sk_idx(s, l), .counter = -1,
+					.reason = why, .laddr = req_laddr(s, r), .raddr = r->saddr,
+					.lport = l->lport, .rport = r->sport, .now_ns = s->now};
+		s->cfg.on_event(s->cfg.event_user, &ev);
+	}
+	r->flags = 0;
+	r->hnext = s->req_free;
+	s->req_free = me;
+	/* B17: a closed listener lives on only while requests point at it */
+	if ((l->flags & SK_ZOMBIE_LISTENER) && l->qlen == 0)
+		sock_free(s, l);
+}
+
+/* ---- SYN-ACK ---------------------------------------------------------------------------- */
+static uint32_t req_ts_off(const struct synq_stack *s, const struct synq_req *r)
+{
+	return stack_ts_off(s, req_laddr(s, r), r->saddr);
+}
+
+static uint16_t req_advmss(const struct synq_stack *s, const struct synq_sock *l)
+{
+	uint16_t m = (uint16_t)(s->cfg.mtu - 40);
+	return l->user_mss && l->user_mss < m ? l->user_mss : m;
+}
+
+/* the receive window a request offers: tcp_synack_window(), also the child's first window */
+static uint32_t req_window(const struct synq_stack *s, const struct synq_sock *l,
+			   const struct synq_req *r)
+{
+	uint16_t mss = req_advmss(s, l);
+	if (r->flags & REQ_TS)
+		mss = (uint16_t)(mss - TCP_TS_LEN);
+	return tcp_syn_window(tcp_rcv_space(l), mss);
+}
+
+/* tcp_v4_send_synack(): returns 0 when the segment was queued */
+static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
+{
+	struct synq_seg g;
+	memset(&g, 0, sizeof(g));
+	g.saddr = req_laddr(s, r);
+	g.daddr = r->saddr;
+	g.sport = l->lport;
+	g.dport = r->sport;
+	g.seq = r->snt_isn;
+	g.ack = r->rcv_isn + 1;
+	g.flags = TCP_SYN | TCP_ACK;
+	g.window = (uint16_t)req_window(s, l, r);
+	g.opt.present = OPT_MSS;
+	g.opt.mss = req_advmss(s, l);
+	if (r->flags & REQ_SACK)
+		g.opt.present |= OPT_SACK_PERM;
+	if (r->flags & REQ_WS) {
+		g.opt.present |= OPT_WSCALE;
+		g.opt.wscale = r->wscale >> 4;
+	}
+	uint32_t tsval = stack_ts_ms(s) + req_ts_off(s, r);
+	if (r->flags & REQ_TS) {
+		g.opt.present |= OPT_TS;
+		g.opt.tsval = tsval;
+		g.opt.tsecr = r->ts_recent;
+	}
+	int rc = out_emit(s, &g);
+	if (rc == 0 && (r->flags & REQ_TS))
+		r->tsval_last = tsval; /* snt_tsval_last (B18) */
+	return rc;
+}
+
+/* tcp_rtx_synack(): TCPSynRetrans, RetransSegs, r++ on success */
+static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
+{
+	int rc = send_synack(s, l, r);
+	if (rc == 0) {
+		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
+		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
+		if (r->num_retrans < 255)
+			r->num_retrans++;
+	}
+	return rc;
+}
+
+/* ---- B5-B10: SYN at a listener (tcp_conn_request) --------------------------------------- */
+static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+			 uint32_t tw_isn)
+{
+	/* B5 step 0: SYN to a broadcast/multicast destination */
+	if (g->daddr == 0xffffffffu || (g->daddr >> 28) == 0xe) {
+		listendrop(s, l, g, "B5 SYN to broadcast/multicast");
+		return;
+	}
+	/* B5 step 2, B6: SYN queue full. Cookies come with the cookie issue: until then
+	 * tcp_syncookies acts as 0, so a full SYN queue drops (TCPReqQFullDrop). */
+	int syncookies = 0;
+	if (!tw_isn && (syncookies == 2 || synq_full(l))) {
+		if (!l->synflood_warned && syncookies != 2) { /* B7: once per listener */
+			l->synflood_warned = 1;
+			stack_event(s, SYNQ_EV_DROP, (int)sk_idx(s, l), l, 0,
+				    "Possible SYN flooding on port. Dropping request. (B7)");
+		}
+		cnt_inc(s, SYNQ_C_TCP_REQQ_FULL_DROP);
+		listendrop(s, l, g, "B6 SYN queue full (Q > M), no cookies");
+		return;
+	}
+	/* B5 step 3, B8: accept queue full at SYN time: silent drop */
+	if (acceptq_full(l)) {
+		listen_overflow(s, l, g, "B8 accept queue full (A > M) at SYN");
+		return;
+	}
+	/* B5 step 4: allocate the request */
+	if (s->req_free == NIL) {
+		cnt_inc(s, SYNQ_C_SYNQ_REQ_POOL_FULL);
+		listendrop(s, l, g, "B5 request pool exhausted");
+		return;
+	}
+	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers (cookies off;
+	 * no tcp_metrics yet, so no peer is proven) */
+	int64_t msb = s->cfg.tcp_max_syn_backlog;
+	if (!tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2)) {
+		listendrop(s, l, g, "B9 tcp_max_syn_backlog last quarter");
+		return;
+	}
+	uint32_t me = s->req_free;
+	struct synq_req *r = &s->reqs[me];
+	s->req_free = r->hnext;
+
+	/* B10: tcp_openreq_init() */
+	memset(r, 0, sizeof(*r));
+	r->saddr = g->saddr;
+	r->sport = g->sport;
+	r->listener = listener_idx(s, l);
+	r->laddr = (uint8_t)stack_local_index(s, g->daddr);
+	r->rcv_isn = g->seq;
+	r->mss = (g->opt.present & OPT_MSS) && g->opt.mss ? g->opt.mss : TCP_DEFAULT_MSS;
+	if (l->user_mss && l->user_mss < r->mss)
+		r->mss = l->user_mss;
+	r->flags = REQ_LIVE;
+	if ((g->opt.present & OPT_TS) && s->cfg.tcp_timestamps) {
+		r->flags |= REQ_TS;
+		r->ts_recent = g->opt.tsval;
+	}
+	if ((g->opt.present & OPT_SACK_PERM) && s->cfg.tcp_sack)
+		r->flags |= REQ_SACK;
+	if ((g->opt.present & OPT_WSCALE) && s->cfg.tcp_window_scaling) {
+		uint8_t snd = g->opt.wscale > WIRE_MAX_WSCALE ? WIRE_MAX_WSCALE : g->opt.wscale;
+		uint8_t rcv = tcp_choose_wscale(tcp_rcv_space(l));
+		r->flags |= REQ_WS;
+		r->wscale = (uint8_t)(snd | rcv << 4);
+	}
+	/* B5 step 6: ISN */
+	r->snt_isn = tw_isn ? tw_isn : stack_isn(s, g->daddr, g->saddr, g->dport, g->sport);
+	r->tsval_first = r->tsval_last = stack_ts_ms(s) + req_ts_off(s, r);
+	r->tprev = r->tnext = NIL;
+
+	/* B10, B51: hash and arm the timer (Q++, Y++), THEN send the SYN-ACK */
+	uint32_t *b = req_bucket(s, r->saddr, g->daddr, r->sport, l->lport);
+	r->hnext = *b;
+	*b = me;
+	timer_arm(s, r);
+	l->qlen++;
+	l->young++;
+	s->req_live++;
+	if (s->cfg.on_event) {
+		struct synq_event ev = {.kind = SYNQ_EV_REQ_NEW, .fd = (int)sk_idx(s, l), .counter = -1,
+					.reason = "B10 request created", .laddr = g->daddr,
+					.raddr = g->saddr, .lport = g->dport, .rport = g->sport,
+					.now_ns = s->now};
+		s->cfg.on_event(s->cfg.event_user, &ev);
+	}
+	send_synack(s, l, r); /* a failed send leaves the request to its timer (B10, 6.x) */
+}
+
+/* ---- B30/B31: segment at the listener with no request ----------------------------------- */
+void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+		  uint32_t tw_isn)
+{
+	/* tcp_rcv_state_process(LISTEN): ACK => "reset" (B30, after the cookie check B32,
+	 * which needs cookies) */
+	if (g->flags & TCP_ACK) {
+		tcp_send_reset_for(s, g);
+		return;
+	}
+	if (g->flags & TCP_RST) {
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 RST at listener");
+		return;
+	}
+	if (!(g->flags & TCP_SYN)) {
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 no SYN/ACK at listener");
+		return;
+	}
+	if (g->flags & TCP_FIN) {
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 SYN|FIN at listener");
+		return;
+	}
+	conn_request(s, l, g, tw_isn);
+}
+
+/* ---- B26: child creation (tcp_v4_syn_recv_sock + tcp_create_openreq_child) -------------- */
+static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, struct synq_req *r,
+				    const struct synq_seg *g)
+{
+	struct synq_sock *c = sock_alloc(s);
+	if (!c)
+		return NULL;
+	c->laddr = g->daddr;
+	c->lport = g->dport;
+	c->raddr = g->saddr;
+	c->rport = g->sport;
+	c->flags |= SK_BOUND | (l->flags & (SK_NODELAY | SK_KEEPALIVE | SK_REUSEADDR));
+	c->keepidle = l->keepidle;
+	c->keepintvl = l->keepintvl;
+	c->keepcnt = l->keepcnt;
+	c->user_timeout_ms = l->user_timeout_ms;
+	c->user_mss = l->user_mss;
+	c->rcvbuf = l->rcvbuf;
+	c->sndbuf = l->sndbuf;
+	c->iss = r->snt_isn;
+	c->snd_una = r->snt_isn; /* the SYN-ACK is acknowledged by the segment being processed */
+	c->snd_nxt = c->snd_max = r->snt_isn + 1;
+	c->irs = r->rcv_isn;
+	c->rcv_nxt = r->rcv_isn + 1;
+	c->ts_ok = (r->flags & REQ_TS) != 0;
+	c->sack_ok = (r->flags & REQ_SACK) != 0;
+	if (r->flags & REQ_WS) {
+		c->snd_wscale = r->wscale & 0xf;
+		c->rcv_wscale = r->wscale >> 4;
+	}
+	c->ts_recent = r->ts_recent;
+	c->ts_recent_s = (uint32_t)(s->now / NS_PER_S);
+	c->ts_off = req_ts_off(s, r);
+	c->mss_clamp = r->mss;
+	c->advmss = req_advmss(s, l);
+	uint16_t mss = r->mss < c->advmss ? r->mss : c->advmss;
+	c->mss = (uint16_t)(mss - (c->ts_ok ? TCP_TS_LEN : 0));
+	c->rcv_adv = c->rcv_nxt + req_window(s, l, r);
+	c->total_retrans = r->num_retrans;
+	c->snd_wnd = (uint32_t)g->window << c->snd_wscale;
+	c->snd_wl1 = g->seq;
+	c->snd_wl2 = g->ack;
+	c->max_window = c->snd_wnd;
+	c->last_rcv = s->now;
+	/* tcp_synack_rtt_meas(): the SYN-ACK RTT, from TSecr or from the SYN-ACK time */
+	uint64_t rtt = 0;
+	if (c->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr)
+		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - g->opt.tsecr) * NS_PER_MS;
+	else if (!r->num_retrans)
+		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - r->tsval_first) * NS_PER_MS;
+	if (rtt || r->num_retrans == 0)
+		tcp_rtt_sample(s, c, rtt);
+	cnt_inc(s, SYNQ_C_TCP_PASSIVE_OPENS);
+	c->state = SYNQ_TCP_SYN_RECV;
+	sock_hash_insert(s, c);
+	return c;
+}
+
+/* ---- B18-B29: a segment for a request (tcp_check_req) ----------------------------------- */
+static int tcp_in_window(uint32_t seq, uint32_t end, uint32_t s_win, uint32_t e_win)
+{
+	if (seq == s_win)
+		return 1;
+	if (seq_gt(end, s_win) && seq_lt(seq, e_win))
+		return 1;
+	return seq == e_win && seq == end;
+}
+
+/* B20/B23/B28/B30: tcp_v4_send_reset() for a segment (no socket context) */
+void tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g)
+{
+	if (g->flags & TCP_RST)
+		return;
+	struct synq_seg r;
+	memset(&r, 0, sizeof(r));
+	r.saddr = g->daddr;
+	r.daddr = g->saddr;
+	r.sport = g->dport;
+	r.dport = g->sport;
+	r.tos = g->tos & (uint8_t)~3u; /* ECN bits cleared */
+	if (g->flags & TCP_ACK) {
+		r.flags = TCP_RST;
+		r.seq = g->ack;
+	} else {
+		r.flags = TCP_RST | TCP_ACK;
+		r.ack = g->seq + seg_seqlen(g);
+	}
+	out_emit(s, &r);
+}
+
+/* tcp_v4_reqsk_send_ack(): seq = snt_isn + 1, ack = rcv_nxt (B21) */
+static void req_send_ack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
+{
+	struct synq_seg g;
+	memset(&g, 0, sizeof(g));
+	g.saddr = req_laddr(s, r);
+	g.daddr = r->saddr;
+	g.sport = l->lport;
+	g.dport = r->sport;
+	g.seq = r->snt_isn + 1;
+	g.ack = r->rcv_isn + 1;
+	g.flags = TCP_ACK;
+	uint32_t w = req_window(s, l, r) >> (r->flags & REQ_WS ? r->wscale >> 4 : 0);
+	g.window = (uint16_t)(w > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : w);
+	if (r->flags & REQ_TS) {
+		g.opt.present = OPT_TS;
+		g.opt.tsval = stack_ts_ms(s) + req_ts_off(s, r);
+		g.opt.tsecr = r->ts_recent;
+	}
+	out_emit(s, &g);
+}
+
+/* tcp_oow_rate_limited(): data segments without SYN are never limited */
+static int oow_limited(struct synq_stack *s, const struct synq_seg *g, uint32_t *last, int counter)
+{
+	if (seg_seqlen(g) && !(g->flags & TCP_SYN))
+		return 0;
+	return stack_rate_limited(s, last, counter);
+}
+
+/* Returns 0 when the segment was consumed, 1 when it must go to the listener (B20, B17). */
+int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g)
+{
+	struct synq_sock *l = req_listener(s, r);
+	int fd = (int)sk_idx(s, l);
+	uint8_t flg = g->flags & (TCP_RST | TCP_SYN | TCP_ACK | TCP_FIN);
+
+	/* tcp_v4_rcv NEW_SYN_RECV: listener no longer listening => drop the request, look up
+	 * again (B17, B43) */
+	if (l->state != SYNQ_TCP_LISTEN) {
+		req_drop(s, r, "B17 listener closed");
+		return 1;
+	}
+
+	/* B18: PAWS and (6.15+) TSecr within the SYN-ACK TSvals we sent */
+	int paws_reject = 0, tsecr_reject = 0;
+	if (g->opt.present & OPT_TS) {
+		if (g->opt.tsecr && (r->flags & REQ_TS))
+			tsecr_reject = !seq_between(g->opt.tsecr, r->tsval_first, r->tsval_last);
+		/* tcp_paws_reject() with ts_recent_stamp = now - reqsk_timeout */
+		if (r->ts_recent && (int32_t)(r->ts_recent - g->opt.tsval) > 0) {
+			int rst_ok = (g->flags & TCP_RST) && req_delay(r) >= TCP_PAWS_MSL_S * NS_PER_S;
+			paws_reject = !rst_ok;
+		}
+	}
+
+	/* B19: pure retransmitted SYN */
+	if (g->seq == r->rcv_isn && (g->flags & (TCP_RST | TCP_SYN | TCP_ACK)) == TCP_SYN &&
+	    !paws_reject) {
+		if (!stack_rate_limited(s, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV) &&
+		    rtx_synack(s, l, r) == 0) {
+			/* mod_timer_pending(now + reqsk_timeout), n unchanged */
+			timer_unlink(s, r);
+			timer_arm(s, r);
+		}
+		return 0;
+	}
+
+	/* B20: unacceptable ACK number => handled by the listener: RST seq = SEG.ACK, the
+	 * request stays */
+	if ((flg & TCP_ACK) && g->ack != r->snt_isn + 1)
+		return 1;
+
+	/* B21: out of window, PAWS, TSecr */
+	uint32_t rcv_nxt = r->rcv_isn + 1;
+	if (paws_reject || tsecr_reject ||
+	    !tcp_in_window(g->seq, g->seq + seg_seqlen(g), rcv_nxt, rcv_nxt + req_window(s, l, r))) {
+		if (!(flg & TCP_RST) &&
+		    !oow_limited(s, g, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV))
+			req_send_ack(s, l, r);
+		if (paws_reject)
+			stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "B21 PAWS reject on request");
+		else if (tsecr_reject)
+			stack_drop(s, SYNQ_C_TSECR_REJECTED, g, fd, "B18 TSecr not a SYN-ACK TSval");
+		else
+			stack_drop(s, -1, g, fd, "B21 out of window for request");
+		return 0;
+	}
+	/* in sequence, PAWS ok: remember TSval */
+	if ((g->opt.present & OPT_TS) && seq_le(g->seq, rcv_nxt))
+		r->ts_recent = g->opt.tsval;
+
+	/* B22: SYN truncation */
+	if (g->seq == r->rcv_isn)
+		flg &= (uint8_t)~TCP_SYN;
+
+	/* B23: in-window RST or SYN */
+	if (flg & (TCP_RST | TCP_SYN)) {
+		cnt_inc(s, SYNQ_C_TCP_ATTEMPT_FAILS);
+		goto embryonic_reset;
+	}
+	/* B24: no ACK */
+	if (!(flg & TCP_ACK)) {
+		stack_drop(s, -1, g, fd, "B24 no ACK bit for request");
+		return 0;
+	}
+	/* B25: TCP_DEFER_ACCEPT drops a bare ACK while n < D */
+	if (r->num_timeout < l->defer_accept && g->seq + seg_seqlen(g) == r->rcv_isn + 1) {
+		r->flags |= REQ_ACKED;
+		stack_drop(s, SYNQ_C_TCP_DEFER_ACCEPT_DROP, g, fd, "B25 TCP_DEFER_ACCEPT bare ACK");
+		return 0;
+	}
+	/* B26/B27: syn_recv_sock: the accept queue is checked before the child is created */
+	if (acceptq_full(l)) {
+		listen_overflow(s, l, g, "B27 accept queue full (A > M) on final ACK");
+		if (!s->cfg.tcp_abort_on_overflow) {
+			r->flags |= REQ_ACKED; /* B27: request and timer unchanged, nothing sent */
+			return 0;
+		}
+		goto embryonic_reset; /* B28 */
+	}
+	struct synq_sock *c = make_child(s, l, r, g);
+	if (!c) {
+		listendrop(s, l, g, "B26 no socket for the child");
+		return 0;
+	}
+	/* inet_csk_complete_hashdance(): request out of the SYN queue, child into the accept
+	 * queue, then the child processes the same segment (tcp_child_process) */
+	req_drop(s, r, NULL);
+	c->parent = sk_idx(s, l);
+	c->flags |= SK_IN_ACCEPTQ;
+	c->aq_next = NIL;
+	if (l->aq_tail != NIL)
+		s->socks[l->aq_tail].aq_next = sk_idx(s, c);
+	else
+		l->aq_head = sk_idx(s, c);
+	l->aq_tail = sk_idx(s, c);
+	l->acc_len++;
+	tcp_sock_input(s, c, g);
+	stack_event(s, SYNQ_EV_ACCEPTABLE, fd, c, 0, "B26 child queued");
+	return 0;
+
+embryonic_reset:
+	/* B23/B28: RST unless the segment was one; remove the request; EmbryonicRsts */
+	if (!(flg & TCP_RST))
+		tcp_send_reset_for(s, g);
+	cnt_inc(s, SYNQ_C_EMBRYONIC_RSTS);
+	req_drop(s, r, (g->flags & TCP_RST) ? "B23 RST for request" : "B23/B28 embryonic reset");
+	return 0;
+}
+
+/* ---- B12-B17: the request timer (reqsk_timer_handler) ----------------------------------- */
+void req_timer_run(struct synq_stack *s, uint64_t now)
+{
+	/* the earliest head among the class FIFOs */
+	struct synq_req *r = NULL;
+	for (int c = 0; c < REQ_TCLASSES; c++) {
+		uint32_t h = s->req_timers[c].head;
+		if (h != NIL && (!r || req_expires(&s->reqs[h]) < req_expires(r)))
+			r = &s->reqs[h];
+	}
+	if (!r || req_expires(r) > now)
+		return;
+	struct synq_sock *l = req_listener(s, r);
+	if (l->state != SYNQ_TCP_LISTEN) { /* B17 */
+		req_drop(s, r, "B17 listener closed");
+		return;
+	}
+	/* B13/B14: R = TCP_SYNCNT ?: tcp_synack_retries, reduced under SYN-queue pressure */
+	int max_retries = (int)(l->syncnt ? l->syncnt : s->cfg.tcp_synack_retries);
+	uint32_t qlen = l->qlen;
+	uint32_t m8 = l->max_backlog > 8 ? l->max_backlog : 8;
+	if ((qlen << 1) > m8) {
+		uint64_t young = (uint64_t)l->young << 1;
+		while (max_retries > 2) {
+			if (qlen < young)
+				break;
+			max_retries--;
+			young <<= 1;
+		}
+	}
+	/* B16: syn_ack_recalc() */
+	int expire, resend;
+	int acked = (r->flags & REQ_ACKED) != 0;
+	if (!l->defer_accept) {
+		expire = r->num_timeout >= max_retries;
+		resend = 1;
+	} else {
+		expire = r->num_timeout >= max_retries && (!acked || r->num_timeout >= l->defer_accept);
+		resend = !acked || r->num_timeout >= l->defer_accept - 1;
+	}
+	cnt_inc(s, SYNQ_C_TCP_TIMEOUTS); /* tcp_syn_ack_timeout(): every firing */
+	if (!expire && (!resend || rtx_synack(s, l, r) == 0 || acked)) {
+		timer_unlink(s, r);
+		if (r->num_timeout++ == 0)
+			l->young--;
+		if (r->num_timeout == 0) /* u8 wrap guard: keep the class >= 7 */
+			r->num_timeout = 255;
+		timer_arm(s, r);
+		return;
+	}
+	/* B12: silent expiry, nothing sent */
+	req_drop(s, r, expire ? "B12 request expired (SYN-ACK retries exhausted)"
+			      : "B12 SYN-ACK retransmission failed");
+}
+
+/* ---- B43: closing a listener (inet_csk_listen_stop) ------------------------------------- */
+void listen_stop(struct synq_stack *s, struct synq_sock *l)
+{
+	/* queued children: RST|ACK (seq = snd_nxt, ack = rcv_nxt), destroyed */
+	uint32_t i = l->aq_head;
+	while (i != NIL) {
+		struct synq_sock *c = &s->socks[i];
+		i = c->aq_next;
+		c->flags &= (uint16_t)~SK_IN_ACCEPTQ;
+		c->flags |= SK_ORPHAN;
+		c->parent = NIL;
+		if (c->state == SYNQ_TCP_ESTABLISHED || c->state == SYNQ_TCP_CLOSE_WAIT ||
+		    c->state == SYNQ_TCP_SYN_RECV || c->state == SYNQ_TCP_FIN_WAIT1 ||
+		    c->state == SYNQ_TCP_FIN_WAIT2 || c->state == SYNQ_TCP_CLOSING ||
+		    c->state == SYNQ_TCP_LAST_ACK)
+			tcp_send_active_reset(s, c);
+		if (c->state == SYNQ_TCP_CLOSE) {
+			sock_free(s, c);
+		} else {
+			tcp_done(s, c, -ECONNRESET);
+		}
+	}
+	l->aq_head = l->aq_tail = NIL;
+	l->acc_len = 0;
+	/* requests are not touched: they die at their next timer firing or segment (B43) */
+}

@@ -1,0 +1,451 @@
+/*
+ * stack.c — stack lifetime, pools, input demultiplexing, the output ring, timers and events.
+ *
+ * Input order follows Linux's tcp_v4_rcv(): the established hash (full sockets, TIME-WAIT) is
+ * looked up first, then request socks (which Linux keeps in the same hash as NEW_SYN_RECV), then
+ * the listener; a segment for nobody gets the no-socket reply (B31).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "core/synq_int.h"
+#include "core/config.h"
+
+#include <stdlib.h>
+
+_Static_assert(sizeof(struct synq_req) == 60, "request sock must stay 60 bytes (SPEC §3, bench)");
+
+/* ---- default hooks ---------------------------------------------------------------------- */
+static void *default_alloc(void *user, size_t size)
+{
+	(void)user;
+	return calloc(1, size);
+}
+
+static void default_free(void *user, void *ptr, size_t size)
+{
+	(void)user;
+	(void)size;
+	free(ptr);
+}
+
+/* Fixed-seed splitmix64: used only when the embedder gives no rand hook, so that runs stay
+ * reproducible. The state lives in the stack (no globals). */
+void stack_random(struct synq_stack *s, void *buf, size_t len)
+{
+	if (s->cfg.rand) {
+		s->cfg.rand(s->cfg.rand_user, buf, len);
+		return;
+	}
+	uint8_t *p = buf;
+	while (len) {
+		uint64_t z = (s->hash_seed += 0x9e3779b97f4a7c15ull);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		z ^= z >> 31;
+		size_t n = len < 8 ? len : 8;
+		memcpy(p, &z, n);
+		p += n;
+		len -= n;
+	}
+}
+
+static void *stack_block(struct synq_stack *s, size_t size)
+{
+	if (s->n_blocks == (int)(sizeof(s->blocks) / sizeof(s->blocks[0])))
+		return NULL;
+	void *p = s->cfg.alloc(s->cfg.alloc_user, size);
+	if (!p)
+		return NULL;
+	s->blocks[s->n_blocks] = p;
+	s->block_sizes[s->n_blocks++] = size;
+	s->mem_total += size;
+	return p;
+}
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 1;
+	while (p < n && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **out)
+{
+	if (!cfg || !out)
+		return -EINVAL;
+	*out = NULL;
+	int rc = config_check(cfg);
+	if (rc)
+		return rc;
+	if (cfg->max_sockets > 65535 || cfg->max_requests > (1 << 28))
+		return -EINVAL;
+
+	synq_alloc_fn af = cfg->alloc ? cfg->alloc : default_alloc;
+	synq_free_fn ff = cfg->alloc ? cfg->free : default_free;
+	if (cfg->alloc && !cfg->free)
+		return -EINVAL;
+	struct synq_stack *s = af(cfg->alloc_user, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->cfg.alloc = af;
+	s->cfg.free = ff;
+	s->mem_total = sizeof(*s);
+	s->now = now_ns;
+	s->epoch = now_ns;
+	s->hash_seed = 0x5eed5eed5eed5eedull;
+
+	uint8_t secret[48];
+	stack_random(s, secret, sizeof(secret));
+	siphash_key_from_bytes(&s->isn_key, secret);
+	siphash_key_from_bytes(&s->ts_key, secret + 16);
+	memcpy(&s->hash_seed, secret + 32, 8);
+	memcpy(&s->ip_id, secret + 40, 4);
+
+	s->n_reqs = (uint32_t)cfg->max_requests;
+	uint32_t rb = pow2_at_least(s->n_reqs);
+	s->req_mask = rb - 1;
+	s->n_socks = (uint32_t)cfg->max_sockets;
+	uint32_t sb = pow2_at_least(s->n_socks);
+	s->sock_mask = sb - 1;
+	size_t bufsz = (size_t)cfg->sock_buf_bytes;
+
+	s->reqs = stack_block(s, sizeof(struct synq_req) * s->n_reqs);
+	s->req_buckets = stack_block(s, sizeof(uint32_t) * rb);
+	s->socks = stack_block(s, sizeof(struct synq_sock) * s->n_socks);
+	s->sock_buckets = stack_block(s, sizeof(uint32_t) * sb);
+	s->heap = stack_block(s, sizeof(uint32_t) * s->n_socks);
+	s->bufs = stack_block(s, bufsz * 2 * s->n_socks);
+	s->out.buf = stack_block(s, (size_t)cfg->out_ring_bytes);
+	if (!s->reqs || !s->req_buckets || !s->socks || !s->sock_buckets || !s->heap || !s->bufs ||
+	    !s->out.buf) {
+		synq_stack_free(s);
+		return -ENOMEM;
+	}
+	s->out.cap = (uint32_t)cfg->out_ring_bytes;
+
+	/* free lists: ascending indices so that fds are handed out lowest first */
+	for (uint32_t i = 0; i < s->n_reqs; i++)
+		s->reqs[i].hnext = i + 1 < s->n_reqs ? i + 1 : NIL;
+	s->req_free = 0;
+	memset(s->req_buckets, 0xff, sizeof(uint32_t) * rb);
+	for (int c = 0; c < REQ_TCLASSES; c++)
+		s->req_timers[c].head = s->req_timers[c].tail = NIL;
+	for (uint32_t i = 0; i < s->n_socks; i++) {
+		struct synq_sock *sk = &s->socks[i];
+		sk->hnext = i + 1 < s->n_socks ? i + 1 : NIL;
+		sk->heap_idx = NIL;
+		sk->rx.buf = s->bufs + bufsz * 2 * i;
+		sk->rx.cap = (uint32_t)bufsz;
+		sk->tx.buf = sk->rx.buf + bufsz;
+		sk->tx.cap = (uint32_t)bufsz;
+	}
+	s->sock_free = 0;
+	memset(s->sock_buckets, 0xff, sizeof(uint32_t) * sb);
+	s->listeners = NIL;
+	*out = s;
+	return 0;
+}
+
+void synq_stack_free(synq_stack *s)
+{
+	if (!s)
+		return;
+	synq_free_fn ff = s->cfg.free;
+	void *u = s->cfg.alloc_user;
+	for (int i = s->n_blocks - 1; i >= 0; i--)
+		ff(u, s->blocks[i], s->block_sizes[i]);
+	ff(u, s, sizeof(*s));
+}
+
+size_t synq_stack_memory(const synq_stack *s) { return s ? s->mem_total : 0; }
+
+void synq_stack_config(const synq_stack *s, struct synq_config *out) { *out = s->cfg; }
+
+int synq_stack_set(synq_stack *s, const char *assignment)
+{
+	struct synq_config c = s->cfg;
+	int rc = config_apply(&c, assignment, 1);
+	if (rc)
+		return rc;
+	rc = config_check(&c);
+	if (rc)
+		return rc;
+	s->cfg = c;
+	return 0;
+}
+
+/* ---- counters --------------------------------------------------------------------------- */
+uint64_t synq_counter(const synq_stack *s, int id)
+{
+	if (!s || id < 0 || id >= SYNQ_COUNTER_COUNT)
+		return 0;
+	return s->cnt[id];
+}
+
+int synq_counter_by_name(const synq_stack *s, const char *name, uint64_t *out)
+{
+	int id = synq_counter_id(name);
+	if (id < 0)
+		return id;
+	*out = s->cnt[id];
+	return 0;
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+void stack_event(struct synq_stack *s, int kind, int fd, const struct synq_sock *sk, int err,
+		 const char *reason)
+{
+	if (!s->cfg.on_event)
+		return;
+	struct synq_event ev = {.kind = kind, .fd = fd, .err = err, .counter = -1, .reason = reason,
+				.now_ns = s->now};
+	if (sk) {
+		ev.state = sk->state;
+		ev.laddr = sk->laddr;
+		ev.raddr = sk->raddr;
+		ev.lport = sk->lport;
+		ev.rport = sk->rport;
+	}
+	s->cfg.on_event(s->cfg.event_user, &ev);
+}
+
+void stack_drop(struct synq_stack *s, int counter, const struct synq_seg *g, int fd,
+		const char *reason)
+{
+	if (counter >= 0)
+		cnt_inc(s, counter);
+	if (!s->cfg.on_event)
+		return;
+	struct synq_event ev = {.kind = SYNQ_EV_DROP, .fd = fd, .counter = counter, .reason = reason,
+				.now_ns = s->now};
+	if (g) {
+		ev.laddr = g->daddr;
+		ev.raddr = g->saddr;
+		ev.lport = g->dport;
+		ev.rport = g->sport;
+	}
+	s->cfg.on_event(s->cfg.event_user, &ev);
+}
+
+/* __tcp_oow_rate_limited(): at most one reply per tcp_invalid_ratelimit ms per object. */
+int stack_rate_limited(struct synq_stack *s, uint32_t *last, int counter)
+{
+	uint32_t now = stack_tick(s);
+	if (*last) {
+		int32_t elapsed = (int32_t)(now - *last);
+		if (elapsed >= 0 && elapsed < s->cfg.tcp_invalid_ratelimit) {
+			cnt_inc(s, counter);
+			return 1;
+		}
+	}
+	*last = now;
+	return 0;
+}
+
+int stack_local_index(const struct synq_stack *s, uint32_t ip)
+{
+	for (int i = 0; i < s->cfg.n_local_addrs; i++)
+		if (s->cfg.local_addrs[i] == ip)
+			return i;
+	return -1;
+}
+
+int stack_is_local(const struct synq_stack *s, uint32_t ip) { return stack_local_index(s, ip) >= 0; }
+
+/* Table hash: a keyed 64-bit mix (not cryptographic; the ISN uses SipHash). */
+uint32_t stack_hash4(const struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
+		     uint16_t dport)
+{
+	uint64_t h = s->hash_seed ^ ((uint64_t)saddr << 32 | daddr);
+	h ^= ((uint64_t)sport << 16 | dport) * 0x9e3779b97f4a7c15ull;
+	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdull;
+	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h ^ (h >> 33));
+}
+
+/* secure_tcp_seq(): keyed hash of the 4-tuple plus a 64 ns clock (net/core/secure_seq.c) */
+uint32_t stack_isn(const struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
+		   uint16_t dport)
+{
+	uint32_t h = (uint32_t)siphash_3u32(saddr, daddr, (uint32_t)sport << 16 | dport, &s->isn_key);
+	return h + (uint32_t)(s->now >> 6);
+}
+
+/* secure_tcp_ts_off(): per address pair timestamp offset (tcp_timestamps = 1) */
+uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr)
+{
+	if (s->cfg.tcp_timestamps != 1)
+		return 0;
+	return (uint32_t)siphash_4u32(saddr, daddr, 0, 0, &s->ts_key);
+}
+
+/* ---- output ring ------------------------------------------------------------------------ */
+#define OUT_WRAP 0xffffu
+
+int out_emit(struct synq_stack *s, struct synq_seg *g)
+{
+	struct out_ring *o = &s->out;
+	size_t need = WIRE_IP_HDR + WIRE_TCP_HDR + wire_opts_len(&g->opt) + g->len;
+	uint32_t rec = (uint32_t)(2 + need);
+	uint32_t at = o->tail, waste = 0;
+	if (o->used && o->tail == o->head)
+		goto full; /* tail caught up with head */
+	if (o->tail >= o->head) {
+		if (rec > o->cap - o->tail) {
+			/* no room at the end: skip it (marker) and wrap to 0 if the head allows */
+			if (rec > o->head && o->used)
+				goto full;
+			if (rec > o->cap)
+				goto full;
+			waste = o->cap - o->tail;
+			at = 0;
+		}
+	} else if (rec > o->head - o->tail) {
+		goto full;
+	}
+	g->ip_id = (uint16_t)s->ip_id++;
+	size_t n = wire_emit(g, o->buf + at + 2, need);
+	if (n != need)
+		goto full;
+	if (waste >= 2)
+		o->buf[o->tail] = o->buf[o->tail + 1] = 0xff;
+	o->buf[at] = (uint8_t)(n >> 8);
+	o->buf[at + 1] = (uint8_t)n;
+	o->used += waste + rec;
+	o->tail = at + rec;
+	cnt_inc(s, SYNQ_C_IP_OUT_REQUESTS);
+	cnt_inc(s, SYNQ_C_TCP_OUT_SEGS);
+	if (g->flags & TCP_RST)
+		cnt_inc(s, SYNQ_C_TCP_OUT_RSTS);
+	return 0;
+full:
+	stack_drop(s, SYNQ_C_SYNQ_OUT_RING_DROPS, NULL, -1, "output ring full");
+	return -ENOBUFS;
+}
+
+int synq_output(synq_stack *s, uint8_t *buf, size_t cap, uint64_t now_ns)
+{
+	struct out_ring *o = &s->out;
+	if (now_ns > s->now)
+		s->now = now_ns;
+	if (!o->used)
+		return 0;
+	if (o->cap - o->head < 2 || (o->buf[o->head] == 0xff && o->buf[o->head + 1] == 0xff)) {
+		o->used -= o->cap - o->head; /* skip the wrap marker / unusable end */
+		o->head = 0;
+	}
+	uint32_t n = (uint32_t)o->buf[o->head] << 8 | o->buf[o->head + 1];
+	if (n > cap)
+		return -ENOBUFS;
+	memcpy(buf, o->buf + o->head + 2, n);
+	o->head += 2 + n;
+	o->used -= 2 + n;
+	if (!o->used)
+		o->head = o->tail = 0;
+	return (int)n;
+}
+
+/* ---- input ------------------------------------------------------------------------------ */
+static int advance(struct synq_stack *s, uint64_t now)
+{
+	if (now < s->now)
+		return -ETIME;
+	s->now = now;
+	return 0;
+}
+
+int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
+{
+	if (advance(s, now_ns))
+		return -ETIME;
+	cnt_inc(s, SYNQ_C_IP_IN_RECEIVES);
+	struct synq_seg g;
+	switch (wire_parse(pkt, len, &g)) {
+	case WIRE_OK:
+		break;
+	case WIRE_ERR_IP_HDR:
+		stack_drop(s, SYNQ_C_IP_IN_HDR_ERRORS, NULL, -1, "bad IPv4 header");
+		return -EBADMSG;
+	case WIRE_ERR_FRAGMENT:
+		stack_drop(s, SYNQ_C_IP_REASM_FAILS, NULL, -1, "IPv4 fragment (no reassembly)");
+		return -EBADMSG;
+	case WIRE_ERR_PROTO:
+		if (len >= 20 && stack_is_local(s, wire_dec32(pkt + 16)))
+			stack_drop(s, SYNQ_C_IP_IN_UNKNOWN_PROTOS, NULL, -1, "not TCP");
+		else
+			stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, NULL, -1, "not addressed to the stack");
+		return -EPROTONOSUPPORT;
+	case WIRE_ERR_TCP_HDR:
+		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad TCP header or options");
+		return -EBADMSG;
+	case WIRE_ERR_TCP_CSUM:
+		cnt_inc(s, SYNQ_C_TCP_IN_CSUM_ERRORS);
+		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad TCP checksum");
+		return -EBADMSG;
+	}
+	if (!stack_is_local(s, g.daddr)) {
+		stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, &g, -1, "not addressed to the stack");
+		return -EADDRNOTAVAIL;
+	}
+	cnt_inc(s, SYNQ_C_IP_IN_DELIVERS);
+	cnt_inc(s, SYNQ_C_TCP_IN_SEGS);
+
+	struct synq_sock *sk = sock_lookup(s, g.daddr, g.dport, g.saddr, g.sport);
+	if (sk) {
+		tcp_sock_input(s, sk, &g);
+		return 0;
+	}
+	struct synq_req *req = req_lookup(s, &g);
+	if (req && req_input(s, req, &g) == 0)
+		return 0;
+	/* no request, or tcp_check_req() handed the segment back to the listener (B20) */
+	struct synq_sock *l = listener_lookup(s, g.daddr, g.dport);
+	if (l) {
+		listen_input(s, l, &g, 0);
+		return 0;
+	}
+	tcp_send_reset_for(s, &g); /* B31: no listener */
+	return 0;
+}
+
+/* ---- timers ----------------------------------------------------------------------------- */
+uint64_t synq_next_deadline(const synq_stack *s)
+{
+	uint64_t a = req_next_timer(s), b = sock_next_timer(s);
+	return a < b ? a : b;
+}
+
+void synq_on_timeout(synq_stack *s, uint64_t now_ns)
+{
+	if (advance(s, now_ns))
+		return;
+	/* Fire in time order; every handler re-arms strictly later (>= 200 ms), so this ends. */
+	for (;;) {
+		uint64_t rt = req_next_timer(s), st = sock_next_timer(s);
+		if (rt > now_ns && st > now_ns)
+			break;
+		if (rt <= st) {
+			req_timer_run(s, now_ns);
+		} else {
+			struct synq_sock *sk = sock_timer_top(s);
+			tcp_sock_timer(s, sk);
+		}
+	}
+}
+
+const char *synq_state_name(int state)
+{
+	static const char *const names[] = {
+	    [SYNQ_TCP_ESTABLISHED] = "ESTAB",     [SYNQ_TCP_SYN_SENT] = "SYN-SENT",
+	    [SYNQ_TCP_SYN_RECV] = "SYN-RECV",     [SYNQ_TCP_FIN_WAIT1] = "FIN-WAIT-1",
+	    [SYNQ_TCP_FIN_WAIT2] = "FIN-WAIT-2",  [SYNQ_TCP_TIME_WAIT] = "TIME-WAIT",
+	    [SYNQ_TCP_CLOSE] = "UNCONN",          [SYNQ_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+	    [SYNQ_TCP_LAST_ACK] = "LAST-ACK",     [SYNQ_TCP_LISTEN] = "LISTEN",
+	    [SYNQ_TCP_CLOSING] = "CLOSING",
+	};
+	if (state < SYNQ_TCP_ESTABLISHED || state > SYNQ_TCP_CLOSING)
+		return "UNKNOWN";
+	return names[state];
+}

@@ -1,0 +1,449 @@
+/*
+ * tcp_in.c — segment arrival for full sockets, by state (RFC 9293 3.10.7, as Linux's
+ * tcp_rcv_state_process / tcp_validate_incoming / tcp_ack / tcp_data_queue do it):
+ *   SYN-SENT (B38-B40 client side), SYN-RECEIVED (children), the synchronized states with
+ *   PAWS (RFC 7323 5), RFC 5961 challenge ACKs (B39) and RST checks, in-order data, FIN and the
+ *   close states, TIME-WAIT.
+ * Out-of-order segments are not queued yet (seam: reassembly): they draw a duplicate ACK.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "core/synq_int.h"
+
+static int fd_of(const struct synq_stack *s, const struct synq_sock *sk) { return (int)sk_idx(s, sk); }
+
+/* RFC 5961 / tcp_send_challenge_ack(): per-socket 500 ms limit (TCPACKSkippedChallenge);
+ * tcp_challenge_ack_limit is INT_MAX on 6.18, so no global limit. */
+static void send_challenge_ack(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (stack_rate_limited(s, &sk->last_oow, SYNQ_C_TCP_ACK_SKIPPED_CHALLENGE))
+		return;
+	cnt_inc(s, SYNQ_C_TCP_CHALLENGE_ACK);
+	tcp_send_ack(s, sk);
+}
+
+static void send_dupack(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g,
+			int counter)
+{
+	/* tcp_oow_rate_limited(): data without SYN is never limited */
+	if (!(seg_seqlen(g) && !(g->flags & TCP_SYN)) && stack_rate_limited(s, &sk->last_oow, counter))
+		return;
+	tcp_send_ack(s, sk);
+}
+
+/* tcp_reset(): the peer reset us */
+static void peer_reset(struct synq_stack *s, struct synq_sock *sk)
+{
+	int err;
+	switch (sk->state) {
+	case SYNQ_TCP_SYN_SENT:
+		err = -ECONNREFUSED;
+		break;
+	case SYNQ_TCP_CLOSE_WAIT:
+		err = -EPIPE;
+		break;
+	case SYNQ_TCP_CLOSE:
+		return;
+	default:
+		err = -ECONNRESET;
+	}
+	if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_CLOSE_WAIT)
+		cnt_inc(s, SYNQ_C_TCP_ESTAB_RESETS);
+	if (sk->state == SYNQ_TCP_TIME_WAIT) /* RFC 1337 not applied (tcp_rfc1337 = 0) */
+		err = 0;
+	tcp_done(s, sk, err);
+}
+
+static void parse_synack_opts(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	sk->mss_clamp = (g->opt.present & OPT_MSS) && g->opt.mss ? g->opt.mss : TCP_DEFAULT_MSS;
+	if (sk->user_mss && sk->user_mss < sk->mss_clamp)
+		sk->mss_clamp = sk->user_mss;
+	if ((g->opt.present & OPT_WSCALE) && s->cfg.tcp_window_scaling) {
+		sk->snd_wscale = g->opt.wscale > WIRE_MAX_WSCALE ? WIRE_MAX_WSCALE : g->opt.wscale;
+	} else {
+		sk->snd_wscale = 0;
+		sk->rcv_wscale = 0;
+	}
+	sk->sack_ok = (g->opt.present & OPT_SACK_PERM) && s->cfg.tcp_sack;
+	if ((g->opt.present & OPT_TS) && s->cfg.tcp_timestamps) {
+		sk->ts_ok = 1;
+		sk->ts_recent = g->opt.tsval;
+		sk->ts_recent_s = (uint32_t)(s->now / NS_PER_S);
+	} else {
+		sk->ts_ok = 0;
+	}
+	uint16_t mss = sk->mss_clamp < sk->advmss ? sk->mss_clamp : sk->advmss;
+	sk->mss = (uint16_t)(mss - (sk->ts_ok ? TCP_TS_LEN : 0));
+}
+
+/* ---- SYN-SENT (RFC 9293 3.10.7.3, tcp_rcv_synsent_state_process) ------------------------ */
+static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	if (g->flags & TCP_ACK) {
+		/* unacceptable ACK: RST seq = SEG.ACK (unless RST) */
+		if (seq_le(g->ack, sk->iss) || seq_gt(g->ack, sk->snd_nxt)) {
+			if (!(g->flags & TCP_RST))
+				tcp_send_reset_for(s, g);
+			stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT unacceptable ACK");
+			return;
+		}
+		if (g->flags & TCP_RST) {
+			peer_reset(s, sk); /* ECONNREFUSED */
+			return;
+		}
+		if (!(g->flags & TCP_SYN)) {
+			stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT ACK without SYN");
+			return;
+		}
+		/* SYN-ACK: established (B39: connect() succeeds even if the server overflows) */
+		sk->irs = g->seq;
+		sk->rcv_nxt = g->seq + 1;
+		sk->rcv_adv = sk->rcv_nxt;
+		sk->snd_una = g->ack;
+		parse_synack_opts(s, sk, g);
+		sk->snd_wnd = g->window; /* SYN windows are never scaled (RFC 7323 2.2) */
+		sk->max_window = sk->snd_wnd;
+		sk->snd_wl1 = g->seq;
+		sk->snd_wl2 = g->ack;
+		if (sk->rtt_time && !sk->retransmits)
+			tcp_rtt_sample(s, sk, s->now - sk->rtt_time);
+		else if (sk->ts_ok && g->opt.tsecr)
+			tcp_rtt_sample(s, sk, (uint64_t)(uint32_t)(stack_ts_ms(s) + sk->ts_off -
+								   g->opt.tsecr) * NS_PER_MS);
+		sk->rtt_time = 0;
+		sk->retransmits = 0;
+		sk->retrans_stamp = 0;
+		sk->rtx_at = TIME_NEVER;
+		sk->last_rcv = s->now;
+		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
+		tcp_send_ack(s, sk);
+		tcp_set_keepalive_timer(s, sk);
+		sock_timer_update(s, sk);
+		stack_event(s, SYNQ_EV_CONNECTED, fd_of(s, sk), sk, 0, NULL);
+		tcp_push(s, sk);
+		return;
+	}
+	if (g->flags & TCP_RST) {
+		stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT RST without ACK");
+		return;
+	}
+	if (g->flags & TCP_SYN) {
+		/* simultaneous open: SYN-RECEIVED, SYN-ACK with our ISN */
+		sk->irs = g->seq;
+		sk->rcv_nxt = g->seq + 1;
+		sk->rcv_adv = sk->rcv_nxt;
+		parse_synack_opts(s, sk, g);
+		sk->snd_wnd = g->window;
+		sk->snd_wl1 = g->seq;
+		sock_set_state(s, sk, SYNQ_TCP_SYN_RECV);
+		tcp_update_rcv_adv(sk);
+		tcp_send_syn(s, sk, 1);
+		return;
+	}
+	stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT segment without SYN");
+}
+
+/* ---- TIME-WAIT (tcp_timewait_state_process, simplified) ----------------------------------- */
+static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	if (g->flags & TCP_RST) {
+		if (seq_between(g->seq, sk->rcv_nxt, sk->rcv_adv)) {
+			cnt_inc(s, SYNQ_C_TW);
+			tcp_done(s, sk, 0); /* TW killed by RST (tcp_rfc1337 = 0) */
+		}
+		return;
+	}
+	if ((g->flags & TCP_SYN) && !(g->flags & TCP_ACK) && seq_gt(g->seq, sk->rcv_nxt)) {
+		/* TCP_TW_SYN: a new incarnation; the listener takes it with isn = snd_nxt + 65535 + 2
+		 * (B5 step 1) */
+		uint32_t isn = sk->snd_nxt + 65535 + 2;
+		struct synq_sock *l = listener_lookup(s, g->daddr, g->dport);
+		cnt_inc(s, SYNQ_C_TW);
+		tcp_done(s, sk, 0);
+		if (l)
+			listen_input(s, l, g, isn ? isn : 1);
+		else
+			tcp_send_reset_for(s, g);
+		return;
+	}
+	if (g->flags & TCP_FIN) { /* retransmitted FIN: re-ACK and restart the timer */
+		tcp_send_ack(s, sk);
+		sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+		sock_timer_update(s, sk);
+		return;
+	}
+	if (seg_seqlen(g) || (g->flags & TCP_SYN))
+		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+}
+
+/* ---- ACK processing (tcp_ack) ----------------------------------------------------------- */
+static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	uint32_t ack = g->ack;
+	if (seq_gt(ack, sk->snd_una)) {
+		uint32_t acked = ack - sk->snd_una;
+		/* SYN and FIN take sequence space but no buffer bytes */
+		uint32_t data = acked;
+		if (seq_le(sk->snd_una, sk->iss) && seq_gt(ack, sk->iss))
+			data--;
+		if ((sk->flags & SK_FIN_SENT) && ack == sk->snd_nxt)
+			data--;
+		ring_drop(&sk->tx, data);
+		sk->snd_una = ack;
+		/* RTT: timestamps (RFC 7323 4) or Karn's timed segment */
+		if (sk->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr && !sk->retransmits)
+			tcp_rtt_sample(s, sk, (uint64_t)(uint32_t)(stack_ts_ms(s) + sk->ts_off -
+								   g->opt.tsecr) * NS_PER_MS);
+		else if (sk->rtt_time && seq_ge(ack, sk->rtt_seq))
+			tcp_rtt_sample(s, sk, s->now - sk->rtt_time);
+		if (sk->rtt_time && seq_ge(ack, sk->rtt_seq))
+			sk->rtt_time = 0;
+		sk->retransmits = 0;
+		sk->retrans_stamp = 0;
+		sk->probes_out = 0;
+		if (sk->snd_una == sk->snd_nxt) {
+			sk->rtx_at = TIME_NEVER;
+		} else {
+			tcp_rearm_rto(s, sk);
+		}
+		sock_timer_update(s, sk);
+		if (acked && !(sk->flags & SK_ORPHAN))
+			stack_event(s, SYNQ_EV_WRITABLE, fd_of(s, sk), sk, 0, NULL);
+	}
+	/* window update (RFC 9293 3.10.7.4, snd_wl1/snd_wl2) */
+	if (seq_lt(sk->snd_wl1, g->seq) || (sk->snd_wl1 == g->seq && seq_le(sk->snd_wl2, ack))) {
+		uint32_t old = sk->snd_wnd;
+		sk->snd_wnd = (uint32_t)g->window << sk->snd_wscale;
+		sk->snd_wl1 = g->seq;
+		sk->snd_wl2 = ack;
+		if (sk->snd_wnd > sk->max_window)
+			sk->max_window = sk->snd_wnd;
+		if (!old && sk->snd_wnd && sk->snd_una == sk->snd_nxt)
+			sk->rtx_at = TIME_NEVER; /* window opened: stop probing */
+	}
+}
+
+/* our FIN is acknowledged */
+static int fin_acked(const struct synq_sock *sk)
+{
+	return (sk->flags & SK_FIN_SENT) && sk->snd_una == sk->snd_nxt;
+}
+
+/* ---- the synchronized states ------------------------------------------------------------ */
+void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	int fd = fd_of(s, sk);
+	switch (sk->state) {
+	case SYNQ_TCP_SYN_SENT:
+		synsent_input(s, sk, g);
+		return;
+	case SYNQ_TCP_TIME_WAIT:
+		timewait_input(s, sk, g);
+		return;
+	case SYNQ_TCP_CLOSE:
+	case SYNQ_TCP_LISTEN:
+		tcp_send_reset_for(s, g);
+		return;
+	default:
+		break;
+	}
+
+	/* tcp_validate_incoming() step 1: PAWS (RFC 7323 5.3) */
+	if (sk->ts_ok && (g->opt.present & OPT_TS) && sk->ts_recent &&
+	    (int32_t)(sk->ts_recent - g->opt.tsval) > 0 &&
+	    (uint32_t)(s->now / NS_PER_S) - sk->ts_recent_s < 24u * 24 * 3600 &&
+	    !(g->flags & TCP_RST)) {
+		if (g->flags & TCP_SYN)
+			goto syn_challenge;
+		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "PAWS reject");
+		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+		return;
+	}
+	/* step 2: sequence check (tcp_sequence) */
+	uint32_t end = g->seq + seg_seqlen(g);
+	uint32_t wnd_end = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv : sk->rcv_nxt;
+	int acceptable = !seq_lt(end, sk->rcv_nxt) && !seq_gt(g->seq, wnd_end);
+	if (!acceptable) {
+		if (!(g->flags & TCP_RST)) {
+			if (g->flags & TCP_SYN)
+				goto syn_challenge;
+			send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+		}
+		stack_drop(s, -1, g, fd, "out of window");
+		return;
+	}
+	/* step 3: RST (RFC 5961 3.2): exact => reset, in window => challenge ACK */
+	if (g->flags & TCP_RST) {
+		if (g->seq == sk->rcv_nxt) {
+			peer_reset(s, sk);
+			return;
+		}
+		send_challenge_ack(s, sk);
+		stack_drop(s, -1, g, fd, "RFC 5961 RST in window, not exact");
+		return;
+	}
+	/* step 4: SYN in a synchronized state => challenge ACK (RFC 5961 4.2, B39) */
+	if (g->flags & TCP_SYN) {
+		if (sk->state == SYNQ_TCP_SYN_RECV && (g->flags & TCP_ACK) &&
+		    g->seq + 1 == end && g->seq + 1 == sk->rcv_nxt && g->ack == sk->snd_nxt)
+			goto pass;
+	syn_challenge:
+		cnt_inc(s, SYNQ_C_TCP_IN_ERRS);
+		cnt_inc(s, SYNQ_C_TCP_SYN_CHALLENGE);
+		send_challenge_ack(s, sk);
+		stack_drop(s, -1, g, fd, "B39 SYN in synchronized state: challenge ACK");
+		return;
+	}
+pass:
+	/* step 5: ACK */
+	if (!(g->flags & TCP_ACK)) {
+		stack_drop(s, -1, g, fd, "no ACK bit");
+		return;
+	}
+	if (sk->state == SYNQ_TCP_SYN_RECV) {
+		if (seq_le(g->ack, sk->snd_una) || seq_gt(g->ack, sk->snd_nxt)) {
+			tcp_send_reset_for(s, g); /* unacceptable ACK in SYN-RECEIVED */
+			return;
+		}
+		sk->snd_wnd = (uint32_t)g->window << sk->snd_wscale;
+		sk->snd_wl1 = g->seq;
+		sk->snd_wl2 = g->ack;
+		sk->snd_una = g->ack;
+		sk->rtx_at = TIME_NEVER;
+		sk->retransmits = 0;
+		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
+		if (sk->flags & SK_CONNECTING)
+			stack_event(s, SYNQ_EV_CONNECTED, fd, sk, 0, NULL);
+	} else {
+		if (seq_gt(g->ack, sk->snd_nxt)) {
+			/* RFC 793: ACK for unsent data: Linux discards it (tcp_ack < 0) */
+			stack_drop(s, -1, g, fd, "ACK of unsent data");
+			return;
+		}
+		if (seq_lt(g->ack, sk->snd_una - sk->max_window)) {
+			/* RFC 5961 5.2 blind data injection mitigation */
+			send_challenge_ack(s, sk);
+			stack_drop(s, -1, g, fd, "ACK too old: challenge ACK");
+			return;
+		}
+		ack_advance(s, sk, g);
+	}
+	/* timestamps: remember TSval of in-order segments (tcp_replace_ts_recent) */
+	if (sk->ts_ok && (g->opt.present & OPT_TS) && seq_le(g->seq, sk->rcv_nxt)) {
+		sk->ts_recent = g->opt.tsval;
+		sk->ts_recent_s = (uint32_t)(s->now / NS_PER_S);
+	}
+	sk->last_rcv = s->now;
+	if (sk->ka_at != TIME_NEVER || (sk->flags & SK_KEEPALIVE)) {
+		sk->probes_out = 0;
+		tcp_set_keepalive_timer(s, sk);
+	}
+
+	/* state changes driven by the ACK of our FIN */
+	switch (sk->state) {
+	case SYNQ_TCP_FIN_WAIT1:
+		if (fin_acked(sk)) {
+			sock_set_state(s, sk, SYNQ_TCP_FIN_WAIT2);
+			if (sk->flags & SK_ORPHAN) { /* tcp_fin_timeout */
+				sk->tw_at = s->now + (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S;
+				sock_timer_update(s, sk);
+			}
+		}
+		break;
+	case SYNQ_TCP_CLOSING:
+		if (fin_acked(sk)) {
+			tcp_enter_time_wait(s, sk);
+			return;
+		}
+		break;
+	case SYNQ_TCP_LAST_ACK:
+		if (fin_acked(sk)) {
+			tcp_done(s, sk, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+
+	/* step 7: data (in order only; the reassembly seam) */
+	int need_ack = 0;
+	uint32_t seq = g->seq;
+	const uint8_t *data = g->payload;
+	uint32_t len = g->len;
+	if (len && seq_lt(seq, sk->rcv_nxt)) { /* trim what we already have */
+		uint32_t trim = sk->rcv_nxt - seq;
+		if (trim > len)
+			trim = len;
+		seq += trim;
+		data += trim;
+		len -= trim;
+		need_ack = 1;
+	}
+	if (len) {
+		if (sk->flags & SK_RD_SHUT && (sk->flags & SK_ORPHAN)) {
+			/* data after close(): TCPAbortOnData, RST (tcp_rcv_state_process) */
+			cnt_inc(s, SYNQ_C_TCP_ABORT_ON_DATA);
+			tcp_send_active_reset(s, sk);
+			tcp_done(s, sk, -ECONNRESET);
+			return;
+		}
+		if (seq != sk->rcv_nxt) {
+			stack_drop(s, SYNQ_C_TCP_OFO_DROP, g, fd, "out of order (no reassembly yet)");
+			tcp_send_ack(s, sk);
+			return;
+		}
+		if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
+		    sk->state == SYNQ_TCP_FIN_WAIT2) {
+			uint32_t room = tcp_rcv_space(sk);
+			uint32_t take = len < room ? len : room;
+			take = ring_write(&sk->rx, data, take);
+			if (take < len)
+				stack_drop(s, SYNQ_C_TCP_RCVQ_DROP, g, fd, "receive buffer full");
+			sk->rcv_nxt += take;
+			if (take && !(sk->flags & SK_ORPHAN))
+				stack_event(s, SYNQ_EV_READABLE, fd, sk, 0, NULL);
+			need_ack = 1;
+			if (take < len) {
+				tcp_send_ack(s, sk);
+				return; /* FIN beyond what we took is not in sequence */
+			}
+		}
+	}
+	/* step 8: FIN */
+	if ((g->flags & TCP_FIN) && seq + len == sk->rcv_nxt) {
+		sk->rcv_nxt++;
+		sk->flags |= SK_FIN_RCVD;
+		need_ack = 1;
+		switch (sk->state) {
+		case SYNQ_TCP_SYN_RECV:
+		case SYNQ_TCP_ESTABLISHED:
+			sock_set_state(s, sk, SYNQ_TCP_CLOSE_WAIT);
+			break;
+		case SYNQ_TCP_FIN_WAIT1:
+			if (fin_acked(sk)) {
+				tcp_send_ack(s, sk);
+				tcp_enter_time_wait(s, sk);
+				return;
+			}
+			sock_set_state(s, sk, SYNQ_TCP_CLOSING);
+			break;
+		case SYNQ_TCP_FIN_WAIT2:
+			tcp_send_ack(s, sk);
+			tcp_enter_time_wait(s, sk);
+			return;
+		default:
+			break;
+		}
+		if (!(sk->flags & SK_ORPHAN))
+			stack_event(s, SYNQ_EV_READABLE, fd, sk, 0, NULL);
+	} else if ((g->flags & TCP_FIN) && seq_gt(seq + len, sk->rcv_nxt)) {
+		need_ack = 1; /* FIN out of order */
+	}
+	if (need_ack)
+		tcp_send_ack(s, sk); /* no delayed ACK yet: every data segment is ACKed (quickack) */
+	else if (!len && !(g->flags & (TCP_SYN | TCP_FIN)))
+		cnt_inc(s, SYNQ_C_TCP_PURE_ACKS);
+	tcp_push(s, sk);
+}

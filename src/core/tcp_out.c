@@ -1,0 +1,475 @@
+/*
+ * tcp_out.c — segments a socket sends, and the socket timers that make it send them:
+ * retransmission (RFC 6298 with Linux's 200 ms floor and 120 s ceiling, tcp_retries2 and
+ * tcp_syn_retries/tcp_syn_linear_timeouts as Linux's tcp_write_timeout() models them),
+ * keepalive (tcp_keepalive_timer), FIN-WAIT-2 and TIME-WAIT.
+ *
+ * Seams left for later issues: congestion control (tcp_cwnd() is the peer's window),
+ * SACK-based loss recovery, tail loss probes, delayed ACKs.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include "core/synq_int.h"
+
+/* tcp_select_initial_window(): the scale that lets the buffer be advertised */
+uint8_t tcp_choose_wscale(uint32_t space)
+{
+	uint8_t ws = 0;
+	while (space > TCP_MAX_WINDOW && ws < WIRE_MAX_WSCALE) {
+		space >>= 1;
+		ws++;
+	}
+	return ws;
+}
+
+/* The window in a SYN or SYN-ACK: never scaled, rounded down to a multiple of the MSS
+ * (Linux: 64240 = 44 * 1460 in a SYN, 65160 = 45 * 1448 in a SYN-ACK with timestamps). */
+uint32_t tcp_syn_window(uint32_t space, uint16_t mss)
+{
+	if (space > TCP_MAX_WINDOW)
+		space = TCP_MAX_WINDOW;
+	if (mss && space > mss)
+		space = space / mss * mss;
+	return space;
+}
+
+uint32_t tcp_rcv_space(const struct synq_sock *sk)
+{
+	uint32_t lim = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
+	if (lim < sk->rx.len)
+		return 0;
+	return lim - sk->rx.len;
+}
+
+/* Right edge of the receive window never moves left (RFC 9293 3.8.6.2.2). */
+void tcp_update_rcv_adv(struct synq_sock *sk)
+{
+	uint32_t space = tcp_rcv_space(sk);
+	uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
+	if (space > maxwin)
+		space = maxwin;
+	space &= ~((1u << sk->rcv_wscale) - 1); /* what the scaled field can say */
+	uint32_t edge = sk->rcv_nxt + space;
+	if (seq_gt(edge, sk->rcv_adv))
+		sk->rcv_adv = edge;
+}
+
+uint16_t tcp_window_field(const struct synq_sock *sk, int syn)
+{
+	uint32_t w = sk->rcv_adv - sk->rcv_nxt;
+	if (syn)
+		return (uint16_t)(w > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : w);
+	w >>= sk->rcv_wscale;
+	return (uint16_t)(w > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : w);
+}
+
+void tcp_seg_init(const struct synq_stack *s, const struct synq_sock *sk, struct synq_seg *g,
+		  uint8_t flags, uint32_t seq)
+{
+	memset(g, 0, sizeof(*g));
+	g->saddr = sk->laddr;
+	g->daddr = sk->raddr;
+	g->sport = sk->lport;
+	g->dport = sk->rport;
+	g->seq = seq;
+	g->flags = flags;
+	if (flags & TCP_ACK)
+		g->ack = sk->rcv_nxt;
+	g->window = tcp_window_field(sk, flags & TCP_SYN);
+	if (sk->ts_ok) {
+		g->opt.present |= OPT_TS;
+		g->opt.tsval = stack_ts_ms(s) + sk->ts_off;
+		g->opt.tsecr = sk->ts_recent;
+	}
+}
+
+static int send_seg(struct synq_stack *s, struct synq_sock *sk, struct synq_seg *g)
+{
+	int rc = out_emit(s, g);
+	if (rc == 0 && (g->flags & TCP_ACK))
+		sk->rcv_adv = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv : sk->rcv_nxt;
+	return rc;
+}
+
+int tcp_send_ack(struct synq_stack *s, struct synq_sock *sk)
+{
+	struct synq_seg g;
+	tcp_update_rcv_adv(sk);
+	tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_nxt);
+	return send_seg(s, sk, &g);
+}
+
+/* SYN (active open) or SYN-ACK (simultaneous open) of a full socket, tcp_connect() */
+int tcp_send_syn(struct synq_stack *s, struct synq_sock *sk, int synack)
+{
+	struct synq_seg g;
+	tcp_seg_init(s, sk, &g, (uint8_t)(TCP_SYN | (synack ? TCP_ACK : 0)), sk->iss);
+	g.window = (uint16_t)tcp_syn_window(tcp_rcv_space(sk), sk->advmss);
+	g.opt.present |= OPT_MSS;
+	g.opt.mss = sk->user_mss && sk->user_mss < sk->advmss ? sk->user_mss : sk->advmss;
+	if (!synack) {
+		g.opt.present &= (uint8_t)~OPT_TS;
+		if (s->cfg.tcp_timestamps) {
+			g.opt.present |= OPT_TS;
+			g.opt.tsval = stack_ts_ms(s) + sk->ts_off;
+			g.opt.tsecr = 0;
+		}
+		if (s->cfg.tcp_sack)
+			g.opt.present |= OPT_SACK_PERM;
+		if (s->cfg.tcp_window_scaling) {
+			g.opt.present |= OPT_WSCALE;
+			g.opt.wscale = sk->rcv_wscale;
+		}
+	} else {
+		if (sk->sack_ok)
+			g.opt.present |= OPT_SACK_PERM;
+		if (sk->snd_wscale != 0xff && s->cfg.tcp_window_scaling) {
+			g.opt.present |= OPT_WSCALE;
+			g.opt.wscale = sk->rcv_wscale;
+		}
+	}
+	return out_emit(s, &g);
+}
+
+/* tcp_send_active_reset(): RST|ACK at snd_nxt (B43, close with unread data, keepalive) */
+int tcp_send_active_reset(struct synq_stack *s, struct synq_sock *sk)
+{
+	struct synq_seg g;
+	tcp_seg_init(s, sk, &g, TCP_RST | TCP_ACK, sk->snd_nxt);
+	g.window = 0;
+	g.opt.present = 0;
+	return out_emit(s, &g);
+}
+
+/* ---- data ------------------------------------------------------------------------------- */
+static uint32_t data_start(const struct synq_sock *sk)
+{
+	return sk->iss + 1; /* no data in the SYN (no TCP Fast Open) */
+}
+
+/* bytes of tx from snd_una (data only), i.e. offset of seq q in the ring */
+static uint32_t tx_off(const struct synq_sock *sk, uint32_t q)
+{
+	uint32_t base = seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una : data_start(sk);
+	return q - base;
+}
+
+static uint32_t tcp_cwnd(const struct synq_sock *sk)
+{
+	/* congestion control seam: no cwnd yet, only the peer's window */
+	return sk->snd_wnd;
+}
+
+static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, uint32_t len,
+		     int fin)
+{
+	uint8_t buf[9000];
+	struct synq_seg g;
+	tcp_update_rcv_adv(sk);
+	tcp_seg_init(s, sk, &g, (uint8_t)(TCP_ACK | (len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0)), seq);
+	if (len) {
+		ring_copy_out(&sk->tx, tx_off(sk, seq), buf, len);
+		g.payload = buf;
+		g.len = len;
+	}
+	return send_seg(s, sk, &g);
+}
+
+static int can_send_fin(const struct synq_sock *sk)
+{
+	return (sk->flags & SK_WR_SHUT) && !(sk->flags & SK_FIN_SENT) &&
+	       (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_CLOSE_WAIT ||
+		sk->state == SYNQ_TCP_FIN_WAIT1 || sk->state == SYNQ_TCP_LAST_ACK ||
+		sk->state == SYNQ_TCP_CLOSING);
+}
+
+/* tcp_write_xmit(): send new data the window allows (Nagle unless TCP_NODELAY), then FIN. */
+void tcp_push(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (sk->state != SYNQ_TCP_ESTABLISHED && sk->state != SYNQ_TCP_CLOSE_WAIT &&
+	    sk->state != SYNQ_TCP_FIN_WAIT1 && sk->state != SYNQ_TCP_LAST_ACK)
+		return;
+	int sent = 0;
+	for (int guard = 0; guard < 4096; guard++) {
+		uint32_t queued_end = data_start(sk) + (uint32_t)(sk->tx.len) +
+				      (seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una - data_start(sk) : 0);
+		if (sk->flags & SK_FIN_SENT)
+			break;
+		uint32_t unsent = queued_end - sk->snd_nxt;
+		uint32_t inflight = sk->snd_nxt - sk->snd_una;
+		uint32_t wnd = tcp_cwnd(sk);
+		uint32_t room = wnd > inflight ? wnd - inflight : 0;
+		if (!unsent) {
+			if (can_send_fin(sk)) {
+				if (emit_data(s, sk, sk->snd_nxt, 0, 1) == 0) {
+					sk->flags |= SK_FIN_SENT;
+					if (!sk->rtt_time && !sk->retransmits) {
+						sk->rtt_time = s->now;
+						sk->rtt_seq = sk->snd_nxt;
+					}
+					sk->snd_nxt++;
+					sent = 1;
+				}
+			}
+			break;
+		}
+		uint32_t len = unsent < sk->mss ? unsent : sk->mss;
+		if (len > room)
+			break; /* peer window (zero-window probing is the RTO's job here) */
+		/* Nagle (RFC 896): hold a small segment while data is in flight */
+		if (len < sk->mss && inflight && !(sk->flags & SK_NODELAY) &&
+		    !((sk->flags & SK_WR_SHUT)))
+			break;
+		int fin = (len == unsent) && can_send_fin(sk) && len < room;
+		if (emit_data(s, sk, sk->snd_nxt, len, fin) != 0)
+			break;
+		cnt_inc(s, SYNQ_C_TCP_ORIG_DATA_SENT);
+		if (!sk->rtt_time && !sk->retransmits) {
+			sk->rtt_time = s->now;
+			sk->rtt_seq = sk->snd_nxt + len;
+		}
+		if (sk->snd_una == sk->snd_nxt)
+			sk->retrans_stamp = 0;
+		sk->snd_nxt += len;
+		if (fin) {
+			sk->flags |= SK_FIN_SENT;
+			sk->snd_nxt++;
+		}
+		sk->last_snd_data = s->now;
+		sent = 1;
+	}
+	if (seq_gt(sk->snd_nxt, sk->snd_max))
+		sk->snd_max = sk->snd_nxt;
+	if (sent && sk->rtx_at == TIME_NEVER) {
+		tcp_rearm_rto(s, sk);
+	} else if (sk->snd_nxt == sk->snd_una && sk->tx.len && sk->snd_wnd == 0 &&
+		   sk->rtx_at == TIME_NEVER) {
+		tcp_rearm_rto(s, sk); /* zero window: probe on the RTO schedule */
+	}
+}
+
+void tcp_rearm_rto(struct synq_stack *s, struct synq_sock *sk)
+{
+	sk->rtx_at = s->now + sk->rto_ns;
+	sock_timer_update(s, sk);
+}
+
+/* RFC 6298 2.2/2.3 with Linux's rto = srtt + max(4 * rttvar, rto_min), capped at rto_max. */
+void tcp_rtt_sample(struct synq_stack *s, struct synq_sock *sk, uint64_t rtt)
+{
+	uint64_t rto_min = (uint64_t)s->cfg.tcp_rto_min_us * NS_PER_US;
+	uint64_t rto_max = (uint64_t)s->cfg.tcp_rto_max_ms * NS_PER_MS;
+	if (!sk->srtt_ns) {
+		sk->srtt_ns = rtt;
+		sk->rttvar_ns = rtt / 2;
+	} else {
+		uint64_t d = rtt > sk->srtt_ns ? rtt - sk->srtt_ns : sk->srtt_ns - rtt;
+		sk->rttvar_ns = (3 * sk->rttvar_ns + d) / 4;
+		sk->srtt_ns = (7 * sk->srtt_ns + rtt) / 8;
+	}
+	uint64_t var = 4 * sk->rttvar_ns;
+	uint64_t rto = sk->srtt_ns + (var > rto_min ? var : rto_min);
+	sk->rto_ns = rto > rto_max ? rto_max : rto;
+}
+
+/* tcp_model_timeout(): how long tcp_write_timeout() lets `boundary` retransmissions take */
+static uint64_t model_timeout(uint32_t boundary, uint64_t rto_base)
+{
+	uint32_t thresh = 0;
+	while ((rto_base << (thresh + 1)) <= TCP_RTO_MAX_NS)
+		thresh++; /* ilog2(TCP_RTO_MAX / rto_base) */
+	if (boundary <= thresh)
+		return ((2ull << boundary) - 1) * rto_base;
+	return ((2ull << thresh) - 1) * rto_base + (uint64_t)(boundary - thresh) * TCP_RTO_MAX_NS;
+}
+
+void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err)
+{
+	if (sk->state == SYNQ_TCP_SYN_SENT || sk->state == SYNQ_TCP_SYN_RECV)
+		cnt_inc(s, SYNQ_C_TCP_ATTEMPT_FAILS);
+	if (err) {
+		sk->err = err;
+		sk->flags |= SK_RESET;
+	}
+	sock_hash_remove(s, sk);
+	sk->rtx_at = sk->ka_at = sk->tw_at = TIME_NEVER;
+	sock_timer_update(s, sk);
+	sock_set_state(s, sk, SYNQ_TCP_CLOSE);
+	int fd = (int)sk_idx(s, sk);
+	if (err)
+		stack_event(s, SYNQ_EV_ERROR, fd, sk, err, NULL);
+	stack_event(s, SYNQ_EV_CLOSED, fd, sk, err, NULL);
+	if ((sk->flags & SK_ORPHAN) && !(sk->flags & SK_IN_ACCEPTQ))
+		sock_free(s, sk);
+}
+
+/* tcp_write_timeout() */
+static int write_timeout(struct synq_stack *s, struct synq_sock *sk)
+{
+	uint32_t retry_until, max_retrans;
+	uint64_t rto_base = (uint64_t)s->cfg.tcp_rto_min_us * NS_PER_US;
+	if (sk->state == SYNQ_TCP_SYN_SENT || sk->state == SYNQ_TCP_SYN_RECV) {
+		retry_until = (uint32_t)(sk->syncnt ? sk->syncnt : s->cfg.tcp_syn_retries);
+		max_retrans = retry_until;
+		if (sk->state == SYNQ_TCP_SYN_SENT)
+			max_retrans += (uint32_t)s->cfg.tcp_syn_linear_timeouts; /* B38 */
+		if (sk->retransmits >= max_retrans)
+			return 1;
+		rto_base = TCP_TIMEOUT_INIT_NS;
+	} else {
+		retry_until = (uint32_t)s->cfg.tcp_retries2;
+	}
+	/* retransmits_timed_out() */
+	if (!sk->retransmits)
+		return 0;
+	uint64_t timeout = sk->user_timeout_ms ? (uint64_t)sk->user_timeout_ms * NS_PER_MS
+					       : model_timeout(retry_until, rto_base);
+	return s->now - sk->retrans_stamp >= timeout;
+}
+
+static void retransmit_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (sk->snd_una == sk->snd_nxt && !(sk->tx.len && sk->snd_wnd == 0)) {
+		sk->rtx_at = TIME_NEVER;
+		return;
+	}
+	cnt_inc(s, SYNQ_C_TCP_TIMEOUTS);
+	if (write_timeout(s, sk)) {
+		cnt_inc(s, SYNQ_C_TCP_ABORT_ON_TIMEOUT);
+		tcp_done(s, sk, -ETIMEDOUT); /* tcp_write_err(): no RST */
+		return;
+	}
+	if (!sk->retrans_stamp)
+		sk->retrans_stamp = sk->rtt_time ? sk->rtt_time : s->now;
+	sk->rtt_time = 0; /* Karn: no sample from retransmitted data */
+	int ok;
+	if (sk->state == SYNQ_TCP_SYN_SENT) {
+		ok = tcp_send_syn(s, sk, 0) == 0;
+		if (ok)
+			cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
+	} else if (sk->state == SYNQ_TCP_SYN_RECV) {
+		ok = tcp_send_syn(s, sk, 1) == 0;
+		if (ok)
+			cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
+	} else if (sk->snd_una == sk->snd_nxt) {
+		/* zero-window probe: an old ACK (tcp_xmit_probe_skb, seq snd_una - 1) */
+		struct synq_seg g;
+		tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_una - 1);
+		ok = out_emit(s, &g) == 0;
+	} else {
+		uint32_t data_end = sk->snd_nxt - ((sk->flags & SK_FIN_SENT) ? 1 : 0);
+		uint32_t len = data_end - sk->snd_una;
+		if (seq_lt(sk->snd_una, data_start(sk)))
+			len = 0;
+		if (len > sk->mss)
+			len = sk->mss;
+		int fin = (sk->flags & SK_FIN_SENT) && sk->snd_una + len == data_end;
+		ok = emit_data(s, sk, sk->snd_una, len, fin) == 0;
+	}
+	if (ok) {
+		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
+		sk->total_retrans++;
+	}
+	sk->retransmits++;
+	sk->total_rto++;
+	/* B38: the first tcp_syn_linear_timeouts SYN RTOs stay at 1 s, then doubling */
+	uint64_t rto_max = (uint64_t)s->cfg.tcp_rto_max_ms * NS_PER_MS;
+	if (sk->state != SYNQ_TCP_SYN_SENT || sk->total_rto > (uint32_t)s->cfg.tcp_syn_linear_timeouts)
+		sk->rto_ns = sk->rto_ns * 2 > rto_max ? rto_max : sk->rto_ns * 2;
+	uint64_t when = sk->rto_ns;
+	if (sk->user_timeout_ms && sk->retrans_stamp) {
+		/* tcp_clamp_rto_to_user_timeout() */
+		uint64_t ut = (uint64_t)sk->user_timeout_ms * NS_PER_MS, el = s->now - sk->retrans_stamp;
+		uint64_t left = ut > el ? ut - el : 1;
+		if (left < when)
+			when = left;
+	}
+	sk->rtx_at = s->now + when;
+}
+
+/* keepalive_time_elapsed() / tcp_keepalive_timer() */
+void tcp_set_keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (!(sk->flags & SK_KEEPALIVE) ||
+	    (sk->state != SYNQ_TCP_ESTABLISHED && sk->state != SYNQ_TCP_CLOSE_WAIT &&
+	     sk->state != SYNQ_TCP_FIN_WAIT1 && sk->state != SYNQ_TCP_FIN_WAIT2)) {
+		sk->ka_at = TIME_NEVER;
+	} else {
+		uint64_t idle = (uint64_t)(sk->keepidle ? sk->keepidle : s->cfg.tcp_keepalive_time) * NS_PER_S;
+		sk->ka_at = sk->last_rcv + idle;
+		if (sk->probes_out) {
+			uint64_t intvl = (uint64_t)(sk->keepintvl ? sk->keepintvl : s->cfg.tcp_keepalive_intvl) *
+					 NS_PER_S;
+			sk->ka_at = s->now + intvl;
+		}
+	}
+	sock_timer_update(s, sk);
+}
+
+static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	uint64_t idle = (uint64_t)(sk->keepidle ? sk->keepidle : s->cfg.tcp_keepalive_time) * NS_PER_S;
+	uint64_t intvl = (uint64_t)(sk->keepintvl ? sk->keepintvl : s->cfg.tcp_keepalive_intvl) * NS_PER_S;
+	uint32_t probes = (uint32_t)(sk->keepcnt ? sk->keepcnt : s->cfg.tcp_keepalive_probes);
+	sk->ka_at = TIME_NEVER;
+	if (!(sk->flags & SK_KEEPALIVE))
+		return;
+	if (sk->snd_una != sk->snd_nxt || sk->tx.len) { /* packets out: the RTO handles it */
+		sk->ka_at = s->now + idle;
+		return;
+	}
+	uint64_t elapsed = s->now - sk->last_rcv;
+	if (elapsed < idle) {
+		sk->ka_at = sk->last_rcv + idle;
+		return;
+	}
+	if ((sk->user_timeout_ms && elapsed >= (uint64_t)sk->user_timeout_ms * NS_PER_MS &&
+	     sk->probes_out > 0) ||
+	    (!sk->user_timeout_ms && sk->probes_out >= probes)) {
+		tcp_send_active_reset(s, sk);
+		tcp_done(s, sk, -ETIMEDOUT);
+		return;
+	}
+	/* tcp_write_wakeup(): an ACK with seq = snd_una - 1 that the peer must answer */
+	struct synq_seg g;
+	tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_una - 1);
+	if (out_emit(s, &g) == 0) {
+		sk->probes_out++;
+		cnt_inc(s, SYNQ_C_TCP_KEEPALIVE);
+	}
+	sk->ka_at = s->now + intvl;
+}
+
+void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk)
+{
+	sock_set_state(s, sk, SYNQ_TCP_TIME_WAIT);
+	sk->rtx_at = sk->ka_at = TIME_NEVER;
+	sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+	sock_timer_update(s, sk);
+}
+
+void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	uint64_t now = s->now;
+	if (sk->tw_at <= now) {
+		sk->tw_at = TIME_NEVER;
+		if (sk->state == SYNQ_TCP_TIME_WAIT) {
+			cnt_inc(s, SYNQ_C_TW);
+			tcp_done(s, sk, 0);
+			return;
+		}
+		if (sk->state == SYNQ_TCP_FIN_WAIT2) { /* tcp_fin_timeout for orphans */
+			tcp_done(s, sk, 0);
+			return;
+		}
+	}
+	if (sk->rtx_at <= now) {
+		sk->rtx_at = TIME_NEVER;
+		retransmit_timer(s, sk);
+		if (!(sk->flags & SK_USED) || sk->state == SYNQ_TCP_CLOSE)
+			return;
+	}
+	if (sk->ka_at <= now)
+		keepalive_timer(s, sk);
+	sock_timer_update(s, sk);
+}
