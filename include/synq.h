@@ -63,6 +63,8 @@ enum synq_event_kind {
 	SYNQ_EV_REQ_GONE,      /* a request left the SYN queue without a child (expired, reset, aborted) */
 	SYNQ_EV_DROP,          /* a packet was dropped or rejected; counter names why */
 	SYNQ_EV_STATE,         /* fd changed TCP state (state = new state) */
+	SYNQ_EV_LOG,           /* a line the kernel would log (reason), e.g. B7's
+	                          "Possible SYN flooding on port 10.0.0.1:80. Sending cookies." */
 };
 
 /** One event. All fields are valid for the duration of the callback only. */
@@ -93,7 +95,7 @@ struct synq_config {
 	int64_t tcp_syn_retries;        /* net.ipv4.tcp_syn_retries = 6 (B38) */
 	int64_t tcp_syn_linear_timeouts;/* net.ipv4.tcp_syn_linear_timeouts = 4 (B38) */
 	int64_t tcp_abort_on_overflow;  /* net.ipv4.tcp_abort_on_overflow = 0 (B28) */
-	int64_t tcp_syncookies;         /* net.ipv4.tcp_syncookies = 1 (B6; cookies: see synq.h notes) */
+	int64_t tcp_syncookies;         /* net.ipv4.tcp_syncookies = 1 (B6, B32-B37) */
 	int64_t tcp_timestamps;         /* net.ipv4.tcp_timestamps = 1 */
 	int64_t tcp_sack;               /* net.ipv4.tcp_sack = 1 */
 	int64_t tcp_window_scaling;     /* net.ipv4.tcp_window_scaling = 1 */

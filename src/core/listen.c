@@ -7,11 +7,14 @@
  *   B18-B29 a segment that matches a request (tcp_check_req)
  *   B30-B31 a segment that reaches the listener with no request
  *   B43    closing a listener (inet_csk_listen_stop)
- * SYN cookies (B32-B37) are a later issue: until then tcp_syncookies acts as 0.
+ *   B32-B37 SYN cookies (the encoding itself is in syncookie.c)
  *
  * SPDX-License-Identifier: MIT
  */
 #include "core/synq_int.h"
+#include "core/syncookie.h"
+
+#include <stdio.h>
 
 static uint16_t listener_idx(const struct synq_stack *s, const struct synq_sock *l)
 {
@@ -177,8 +180,10 @@ static uint32_t req_window(const struct synq_stack *s, const struct synq_sock *l
 	return tcp_syn_window(tcp_rcv_space(l), mss);
 }
 
-/* tcp_v4_send_synack(): returns 0 when the segment was queued */
-static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
+/* tcp_v4_send_synack(): returns 0 when the segment was queued. cookie_ts: the TSval of a
+ * cookie SYN-ACK before the offset (B35), NULL for a request's SYN-ACK. */
+static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r,
+		       const uint32_t *cookie_ts)
 {
 	struct synq_seg g;
 	memset(&g, 0, sizeof(g));
@@ -198,7 +203,7 @@ static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_re
 		g.opt.present |= OPT_WSCALE;
 		g.opt.wscale = r->wscale >> 4;
 	}
-	uint32_t tsval = stack_ts_ms(s) + req_ts_off(s, r);
+	uint32_t tsval = (cookie_ts ? *cookie_ts : stack_ts_ms(s)) + req_ts_off(s, r);
 	if (r->flags & REQ_TS) {
 		g.opt.present |= OPT_TS;
 		g.opt.tsval = tsval;
@@ -213,7 +218,7 @@ static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_re
 /* tcp_rtx_synack(): TCPSynRetrans, RetransSegs, r++ on success */
 static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
 {
-	int rc = send_synack(s, l, r);
+	int rc = send_synack(s, l, r, NULL);
 	if (rc == 0) {
 		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
@@ -223,61 +228,22 @@ static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req
 	return rc;
 }
 
-/* ---- B5-B10: SYN at a listener (tcp_conn_request) --------------------------------------- */
-static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
-			 uint32_t tw_isn)
+/* tcp_openreq_init(): a request from a SYN (options as negotiated) */
+static void openreq_init(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+			 struct synq_req *r)
 {
-	/* B5 step 0: SYN to a broadcast/multicast destination */
-	if (g->daddr == 0xffffffffu || (g->daddr >> 28) == 0xe) {
-		listendrop(s, l, g, "B5 SYN to broadcast/multicast");
-		return;
-	}
-	/* B5 step 2, B6: SYN queue full. Cookies come with the cookie issue: until then
-	 * tcp_syncookies acts as 0, so a full SYN queue drops (TCPReqQFullDrop). */
-	int syncookies = 0;
-	if (!tw_isn && (syncookies == 2 || synq_full(l))) {
-		if (!l->synflood_warned && syncookies != 2) { /* B7: once per listener */
-			l->synflood_warned = 1;
-			stack_event(s, SYNQ_EV_DROP, (int)sk_idx(s, l), l, 0,
-				    "Possible SYN flooding on port. Dropping request. (B7)");
-		}
-		cnt_inc(s, SYNQ_C_TCP_REQQ_FULL_DROP);
-		listendrop(s, l, g, "B6 SYN queue full (Q > M), no cookies");
-		return;
-	}
-	/* B5 step 3, B8: accept queue full at SYN time: silent drop */
-	if (acceptq_full(l)) {
-		listen_overflow(s, l, g, "B8 accept queue full (A > M) at SYN");
-		return;
-	}
-	/* B5 step 4: allocate the request */
-	if (s->req_free == NIL) {
-		cnt_inc(s, SYNQ_C_SYNQ_REQ_POOL_FULL);
-		listendrop(s, l, g, "B5 request pool exhausted");
-		return;
-	}
-	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers (cookies off;
-	 * no tcp_metrics yet, so no peer is proven) */
-	int64_t msb = s->cfg.tcp_max_syn_backlog;
-	if (!tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2)) {
-		listendrop(s, l, g, "B9 tcp_max_syn_backlog last quarter");
-		return;
-	}
-	uint32_t me = s->req_free;
-	struct synq_req *r = &s->reqs[me];
-	s->req_free = r->hnext;
-
-	/* B10: tcp_openreq_init() */
 	memset(r, 0, sizeof(*r));
 	r->saddr = g->saddr;
 	r->sport = g->sport;
 	r->listener = listener_idx(s, l);
 	r->laddr = (uint8_t)stack_local_index(s, g->daddr);
 	r->rcv_isn = g->seq;
+	/* MSS option (0 is ignored, as Linux does), else 536 (B10), clamped by TCP_MAXSEG */
 	r->mss = (g->opt.present & OPT_MSS) && g->opt.mss ? g->opt.mss : TCP_DEFAULT_MSS;
 	if (l->user_mss && l->user_mss < r->mss)
 		r->mss = l->user_mss;
 	r->flags = REQ_LIVE;
+	r->tprev = r->tnext = NIL;
 	if ((g->opt.present & OPT_TS) && s->cfg.tcp_timestamps) {
 		r->flags |= REQ_TS;
 		r->ts_recent = g->opt.tsval;
@@ -290,6 +256,82 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 		r->flags |= REQ_WS;
 		r->wscale = (uint8_t)(snd | rcv << 4);
 	}
+}
+
+/* B33-B35, B37: a cookie SYN-ACK; no request is kept, nothing is ever retransmitted */
+static void cookie_synack(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g)
+{
+	struct synq_req r;
+	openreq_init(s, l, g, &r);
+	if (!(r.flags & REQ_TS)) /* B35: without timestamps the options cannot be encoded */
+		r.flags &= (uint8_t)~(REQ_SACK | REQ_WS);
+	r.snt_isn = cookie_v4_init_sequence(s, g, &r.mss);
+	cookie_note_overflow(s, l); /* cookie_init_sequence(): tcp_synq_overflow() */
+	cnt_inc(s, SYNQ_C_SYNCOOKIES_SENT);
+	uint32_t ts = cookie_init_timestamp(s, r.flags & REQ_WS, r.wscale & 0xf, r.flags & REQ_SACK, 0);
+	send_synack(s, l, &r, &ts);
+}
+
+/* ---- B5-B10: SYN at a listener (tcp_conn_request) --------------------------------------- */
+static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+			 uint32_t tw_isn)
+{
+	/* B5 step 0: SYN to a broadcast/multicast destination */
+	if (g->daddr == 0xffffffffu || (g->daddr >> 28) == 0xe) {
+		listendrop(s, l, g, "B5 SYN to broadcast/multicast");
+		return;
+	}
+	/* B5 step 2, B6: SYN queue full (or tcp_syncookies = 2): tcp_syn_flood_action() */
+	int syncookies = (int)s->cfg.tcp_syncookies;
+	int want_cookie = 0;
+	if (!tw_isn && (syncookies == 2 || synq_full(l))) {
+		if (syncookies) {
+			want_cookie = 1;
+			cnt_inc(s, SYNQ_C_TCP_REQQ_FULL_DO_COOKIES);
+		} else {
+			cnt_inc(s, SYNQ_C_TCP_REQQ_FULL_DROP);
+		}
+		if (!l->synflood_warned && syncookies != 2) { /* B7: once per listener */
+			char ip[16];
+			l->synflood_warned = 1;
+			snprintf(s->msg, sizeof(s->msg),
+				 "Possible SYN flooding on port %s:%u. %s.", wire_ip_str(g->daddr, ip),
+				 g->dport, want_cookie ? "Sending cookies" : "Dropping request");
+			stack_event(s, SYNQ_EV_LOG, (int)sk_idx(s, l), l, 0, s->msg);
+		}
+		if (!want_cookie) {
+			listendrop(s, l, g, "B6 SYN queue full (Q > M), cookies off");
+			return;
+		}
+	}
+	/* B5 step 3, B8: accept queue full at SYN time: silent drop, cookie or not */
+	if (acceptq_full(l)) {
+		listen_overflow(s, l, g, "B8 accept queue full (A > M) at SYN");
+		return;
+	}
+	/* B5 step 4: allocate the request (a cookie SYN needs none) */
+	if (!want_cookie && s->req_free == NIL) {
+		cnt_inc(s, SYNQ_C_SYNQ_REQ_POOL_FULL);
+		listendrop(s, l, g, "B5 request pool exhausted");
+		return;
+	}
+	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers, only with
+	 * tcp_syncookies = 0 (no tcp_metrics yet, so no peer is proven) */
+	int64_t msb = s->cfg.tcp_max_syn_backlog;
+	if (!want_cookie && !tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2)) {
+		listendrop(s, l, g, "B9 tcp_max_syn_backlog last quarter");
+		return;
+	}
+	if (want_cookie) {
+		cookie_synack(s, l, g);
+		return;
+	}
+	uint32_t me = s->req_free;
+	struct synq_req *r = &s->reqs[me];
+	s->req_free = r->hnext;
+
+	/* B10: tcp_openreq_init() */
+	openreq_init(s, l, g, r);
 	/* B5 step 6: ISN */
 	r->snt_isn = tw_isn ? tw_isn : stack_isn(s, g->daddr, g->saddr, g->dport, g->sport);
 	r->tsval_first = r->tsval_last = stack_ts_ms(s) + req_ts_off(s, r);
@@ -310,16 +352,20 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 					.now_ns = s->now};
 		s->cfg.on_event(s->cfg.event_user, &ev);
 	}
-	send_synack(s, l, r); /* a failed send leaves the request to its timer (B10, 6.x) */
+	send_synack(s, l, r, NULL); /* a failed send leaves the request to its timer (B10, 6.x) */
 }
+
+static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g);
 
 /* ---- B30/B31: segment at the listener with no request ----------------------------------- */
 void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
 		  uint32_t tw_isn)
 {
-	/* tcp_rcv_state_process(LISTEN): ACK => "reset" (B30, after the cookie check B32,
-	 * which needs cookies) */
+	/* B32: tcp_v4_cookie_check() first; then tcp_rcv_state_process(LISTEN): ACK => "reset"
+	 * (B30): RST seq = SEG.ACK */
 	if (g->flags & TCP_ACK) {
+		if (s->cfg.tcp_syncookies && !(g->flags & (TCP_RST | TCP_SYN)) && cookie_ack(s, l, g))
+			return;
 		tcp_send_reset_for(s, g);
 		return;
 	}
@@ -339,7 +385,7 @@ void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_s
 }
 
 /* ---- B26: child creation (tcp_v4_syn_recv_sock + tcp_create_openreq_child) -------------- */
-static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, struct synq_req *r,
+static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, const struct synq_req *r,
 				    const struct synq_seg *g)
 {
 	struct synq_sock *c = sock_alloc(s);
@@ -386,14 +432,94 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, s
 	uint64_t rtt = 0;
 	if (c->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr)
 		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - g->opt.tsecr) * NS_PER_MS;
-	else if (!r->num_retrans)
+	else if (!r->num_retrans && !(r->flags & REQ_COOKIE))
 		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - r->tsval_first) * NS_PER_MS;
-	if (rtt || r->num_retrans == 0)
+	if (rtt || (r->num_retrans == 0 && !(r->flags & REQ_COOKIE)))
 		tcp_rtt_sample(s, c, rtt);
 	cnt_inc(s, SYNQ_C_TCP_PASSIVE_OPENS);
 	c->state = SYNQ_TCP_SYN_RECV;
 	sock_hash_insert(s, c);
 	return c;
+}
+
+/* B26 / B36: create the child from r, take the request (if hashed) out of the SYN queue, queue
+ * the child (A++) and let it process g. Returns 0, or -ENOMEM when no socket is free. */
+static int child_complete(struct synq_stack *s, struct synq_sock *l, const struct synq_req *r,
+			  const struct synq_seg *g, struct synq_req *hashed)
+{
+	struct synq_sock *c = make_child(s, l, r, g);
+	if (!c)
+		return -ENOMEM;
+	if (hashed)
+		req_drop(s, hashed, NULL);
+	c->parent = sk_idx(s, l);
+	c->flags |= SK_IN_ACCEPTQ;
+	c->aq_next = NIL;
+	if (l->aq_tail != NIL)
+		s->socks[l->aq_tail].aq_next = sk_idx(s, c);
+	else
+		l->aq_head = sk_idx(s, c);
+	l->aq_tail = sk_idx(s, c);
+	l->acc_len++;
+	tcp_sock_input(s, c, g);
+	stack_event(s, SYNQ_EV_ACCEPTABLE, (int)sk_idx(s, l), c, 0, "B26 child queued");
+	return 0;
+}
+
+/* B32, B33, B35, B36: an ACK at the listener with no request, validated as a cookie
+ * (cookie_v4_check / cookie_tcp_check / tcp_get_cookie_sock). Returns 1 when the segment was
+ * consumed (child created, or dropped by the accept-queue check), 0 when the listener must
+ * answer with RST (B30). */
+static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g)
+{
+	int fd = (int)sk_idx(s, l);
+	if (!cookie_recent_overflow(s, l))
+		return 0; /* no cookie sent in the last 120 s: no check, no counter */
+	uint16_t mss = cookie_v4_check(s, g);
+	if (!mss) {
+		stack_drop(s, SYNQ_C_SYNCOOKIES_FAILED, g, fd, "B32 ACK is no valid cookie");
+		return 0;
+	}
+	cnt_inc(s, SYNQ_C_SYNCOOKIES_RECV);
+	int saw_ts = (g->opt.present & OPT_TS) != 0;
+	uint32_t tsecr = g->opt.tsecr;
+	if (saw_ts && tsecr)
+		tsecr -= stack_ts_off(s, g->daddr, g->saddr);
+	struct cookie_opts o;
+	if (!cookie_timestamp_decode(s, saw_ts, tsecr, &o)) {
+		stack_drop(s, -1, g, fd, "B35 cookie options no longer allowed");
+		return 0;
+	}
+	/* cookie_tcp_reqsk_alloc(): the request the SYN would have made */
+	struct synq_req r;
+	memset(&r, 0, sizeof(r));
+	r.saddr = g->saddr;
+	r.sport = g->sport;
+	r.listener = listener_idx(s, l);
+	r.laddr = (uint8_t)stack_local_index(s, g->daddr);
+	r.rcv_isn = g->seq - 1;
+	r.snt_isn = g->ack - 1;
+	r.mss = mss;
+	r.flags = REQ_LIVE | REQ_COOKIE;
+	if (saw_ts) {
+		r.flags |= REQ_TS;
+		r.ts_recent = g->opt.tsval;
+	}
+	if (o.sack_ok)
+		r.flags |= REQ_SACK;
+	if (o.wscale_ok) {
+		r.flags |= REQ_WS;
+		r.wscale = (uint8_t)(o.snd_wscale | tcp_choose_wscale(tcp_rcv_space(l)) << 4);
+	}
+	/* B36: the accept queue is checked before the child exists; a cookie ACK that overflows
+	 * is dropped silently, even with tcp_abort_on_overflow = 1 */
+	if (acceptq_full(l)) {
+		listen_overflow(s, l, g, "B36 cookie ACK, accept queue full (A > M)");
+		return 1;
+	}
+	if (child_complete(s, l, &r, g, NULL) < 0)
+		listendrop(s, l, g, "B36 no socket for the child");
+	return 1;
 }
 
 /* ---- B18-B29: a segment for a request (tcp_check_req) ----------------------------------- */
@@ -549,25 +675,11 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 		}
 		goto embryonic_reset; /* B28 */
 	}
-	struct synq_sock *c = make_child(s, l, r, g);
-	if (!c) {
-		listendrop(s, l, g, "B26 no socket for the child");
-		return 0;
-	}
 	/* inet_csk_complete_hashdance(): request out of the SYN queue, child into the accept
 	 * queue, then the child processes the same segment (tcp_child_process) */
-	req_drop(s, r, NULL);
-	c->parent = sk_idx(s, l);
-	c->flags |= SK_IN_ACCEPTQ;
-	c->aq_next = NIL;
-	if (l->aq_tail != NIL)
-		s->socks[l->aq_tail].aq_next = sk_idx(s, c);
-	else
-		l->aq_head = sk_idx(s, c);
-	l->aq_tail = sk_idx(s, c);
-	l->acc_len++;
-	tcp_sock_input(s, c, g);
-	stack_event(s, SYNQ_EV_ACCEPTABLE, fd, c, 0, "B26 child queued");
+	struct synq_req copy = *r;
+	if (child_complete(s, l, &copy, g, r) < 0)
+		listendrop(s, l, g, "B26 no socket for the child");
 	return 0;
 
 embryonic_reset:

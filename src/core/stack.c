@@ -96,12 +96,14 @@ int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **
 	s->epoch = now_ns;
 	s->hash_seed = 0x5eed5eed5eed5eedull;
 
-	uint8_t secret[48];
+	uint8_t secret[80];
 	stack_random(s, secret, sizeof(secret));
 	siphash_key_from_bytes(&s->isn_key, secret);
 	siphash_key_from_bytes(&s->ts_key, secret + 16);
-	memcpy(&s->hash_seed, secret + 32, 8);
-	memcpy(&s->ip_id, secret + 40, 4);
+	siphash_key_from_bytes(&s->cookie_key[0], secret + 32);
+	siphash_key_from_bytes(&s->cookie_key[1], secret + 48);
+	memcpy(&s->hash_seed, secret + 64, 8);
+	memcpy(&s->ip_id, secret + 72, 4);
 
 	s->n_reqs = (uint32_t)cfg->max_requests;
 	uint32_t rb = pow2_at_least(s->n_reqs);

@@ -45,6 +45,7 @@
 #define REQ_SACK 0x02   /* sack_ok */
 #define REQ_WS 0x04     /* wscale_ok */
 #define REQ_ACKED 0x08  /* final ACK seen but no child (B15, B25, B27) */
+#define REQ_COOKIE 0x10 /* rebuilt from a cookie ACK, never hashed (B36) */
 #define REQ_LIVE 0x80   /* slot in use */
 
 struct synq_req {
@@ -155,6 +156,8 @@ struct synq_sock {
 	uint32_t aq_head, aq_tail; /* accept FIFO of children */
 	uint64_t overflows, drops; /* per-listener ListenOverflows / ListenDrops */
 	uint8_t synflood_warned;   /* B7 */
+	uint8_t overflow_seen;     /* a cookie was sent (B32) */
+	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 	uint32_t lnext;            /* listener list */
 
 	/* child */
@@ -175,6 +178,7 @@ struct synq_stack {
 	uint64_t epoch; /* creation time */
 	uint64_t cnt[SYNQ_COUNTER_COUNT];
 	struct siphash_key isn_key, ts_key;
+	struct siphash_key cookie_key[2]; /* syncookie_secret[2] (B33) */
 	uint64_t hash_seed;
 	uint32_t ip_id;
 
@@ -197,6 +201,7 @@ struct synq_stack {
 	uint8_t *bufs;
 
 	struct out_ring out;
+	char msg[128]; /* text of the last SYNQ_EV_LOG event */
 
 	/* memory accounting (synq_stack_memory) */
 	size_t mem_total;
