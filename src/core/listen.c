@@ -90,6 +90,10 @@ static void timer_unlink(struct synq_stack *s, struct synq_req *r)
 {
 	struct fifo *f = &s->req_timers[req_class(r)];
 	uint32_t me = (uint32_t)(r - s->reqs);
+	if (f->run == me)
+		f->run = (r->tnext != NIL && req_expires(&s->reqs[r->tnext]) == req_expires(r))
+			     ? r->tnext
+			     : NIL;
 	if (r->tprev != NIL)
 		s->reqs[r->tprev].tnext = r->tnext;
 	else if (f->head == me)
@@ -101,7 +105,8 @@ static void timer_unlink(struct synq_stack *s, struct synq_req *r)
 	r->tprev = r->tnext = NIL;
 }
 
-/* Arm at now + reqsk_timeout(): appended to the FIFO of its class, which stays sorted. */
+/* Arm at now + reqsk_timeout() in the FIFO of its class, which stays sorted; among timers with
+ * the same expiry the newest goes first (timer-wheel hlist order, see synq_int.h). */
 static void timer_arm(struct synq_stack *s, struct synq_req *r)
 {
 	uint64_t at = s->now + req_delay(r);
@@ -109,13 +114,33 @@ static void timer_arm(struct synq_stack *s, struct synq_req *r)
 	r->exp_hi = (uint32_t)(at >> 32);
 	struct fifo *f = &s->req_timers[req_class(r)];
 	uint32_t me = (uint32_t)(r - s->reqs);
-	r->tnext = NIL;
-	r->tprev = f->tail;
-	if (f->tail != NIL)
-		s->reqs[f->tail].tnext = me;
+	if (f->tail == NIL || req_expires(&s->reqs[f->tail]) != at) {
+		r->tnext = NIL;
+		r->tprev = f->tail;
+		if (f->tail != NIL)
+			s->reqs[f->tail].tnext = me;
+		else
+			f->head = me;
+		f->tail = me;
+		f->run = me;
+		return;
+	}
+	uint32_t first = f->run;
+	if (first == NIL || req_expires(&s->reqs[first]) != at) {
+		first = f->tail; /* find the start of the run of equal expiries */
+		while (s->reqs[first].tprev != NIL &&
+		       req_expires(&s->reqs[s->reqs[first].tprev]) == at)
+			first = s->reqs[first].tprev;
+	}
+	struct synq_req *fr = &s->reqs[first];
+	r->tnext = first;
+	r->tprev = fr->tprev;
+	if (fr->tprev != NIL)
+		s->reqs[fr->tprev].tnext = me;
 	else
 		f->head = me;
-	f->tail = me;
+	fr->tprev = me;
+	f->run = me;
 }
 
 uint64_t req_next_timer(const struct synq_stack *s)

@@ -133,7 +133,7 @@ int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **
 	s->req_free = 0;
 	memset(s->req_buckets, 0xff, sizeof(uint32_t) * rb);
 	for (int c = 0; c < REQ_TCLASSES; c++)
-		s->req_timers[c].head = s->req_timers[c].tail = NIL;
+		s->req_timers[c].head = s->req_timers[c].tail = s->req_timers[c].run = NIL;
 	for (uint32_t i = 0; i < s->n_socks; i++) {
 		struct synq_sock *sk = &s->socks[i];
 		sk->hnext = i + 1 < s->n_socks ? i + 1 : NIL;

@@ -72,11 +72,14 @@ struct synq_req {
 
 /* Request timers: all requests with the same num_timeout n are re-armed with the same delay
  * min(T0 << n, RTO_MAX) from a non-decreasing "now", so one FIFO per n stays sorted: O(1)
- * arm/cancel, and the next deadline is the minimum of REQ_TCLASSES heads. */
+ * arm/cancel, and the next deadline is the minimum of REQ_TCLASSES heads. Timers that expire at
+ * the same instant fire last-armed first, as Linux's timer wheel does (enqueue_timer() adds at
+ * the head of the bucket's hlist): that order decides which request B13 prunes. */
 #define REQ_TCLASSES 8 /* 1 << 7 s > 120 s: classes >= 7 share the RTO_MAX delay */
 
 struct fifo {
 	uint32_t head, tail;
+	uint32_t run; /* first of the entries at the tail that share its expiry (NIL: unknown) */
 };
 
 /* ---------------------------------------------------------------------------------------- */

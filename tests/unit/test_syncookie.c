@@ -161,9 +161,9 @@ static void test_listener_cookie(void **state)
 	struct synq_sock_info in;
 	synq_sock_info(t.s, t.lfd, &in);
 	assert_int_equal(in.synq_len, 2);
-	/* no retransmission of a cookie SYN-ACK: only the two requests' at 1 s */
-	T_EXPECT(&t, 1000, .port = 40001, .flags = "S.");
+	/* no retransmission of a cookie SYN-ACK: only the two requests' at 1 s (newest first) */
 	T_EXPECT(&t, 1000, .port = 40002, .flags = "S.");
+	T_EXPECT(&t, 1000, .port = 40001, .flags = "S.");
 	T_NOTHING(&t, 1100);
 	/* a client without timestamps (its ACK needs no TSecr echo) */
 	T_SEND(&t, 1200, .port = 40005, .flags = "S", .seq = 0, .mss = 1400);
