@@ -501,6 +501,65 @@ static void check(const struct scen *sc)
 }
 
 /* ---- the scenarios ------------------------------------------------------------------------------ */
+/* S0: accept-queue capacity against backlog and somaxconn (kernel-truth out/S0/capacity.txt):
+ * K = min(backlog, somaxconn) + 3 clients connect 200 ms apart (TCP_SYNCNT 1) to a server that
+ * never accepts; looked at 0.2 K + 0.6 s later */
+static void test_S0_capacity(void **state)
+{
+	static const struct {
+		int backlog, somaxconn;
+		unsigned recvq, sendq;
+		int estab, synsent;
+	} k[] = {
+	    {0, 4096, 1, 0, 1, 2}, {1, 4096, 2, 1, 2, 2}, {2, 4096, 3, 2, 3, 2}, {5, 4096, 6, 5, 6, 2},
+	    {10, 3, 4, 3, 4, 2},   {-1, 3, 4, 3, 4, 2},   {0, 0, 1, 0, 1, 2},
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		char som[64];
+		snprintf(som, sizeof(som), "net.core.somaxconn=%d", k[i].somaxconn);
+		const char *sset[] = {som, NULL};
+		seed_s = 1;
+		seed_c = 2;
+		synq_stack *srv = mkstack(SRV_IP, sset, &seed_s), *cli = mkstack(CLI_IP, NULL, &seed_c);
+		struct vnet *net = vnet_new(BASE - 1000 * MS);
+		int sn = vnet_add(net, srv, "srv"), cn = vnet_add(net, cli, "cli");
+		vnet_link(net, cn, sn, 0, 0);
+		int l = synq_socket(srv);
+		struct synq_addr la = {SRV_IP, 8080};
+		synq_bind(srv, l, &la);
+		assert_int_equal(synq_listen(srv, l, k[i].backlog), 0);
+		unsigned eff = (unsigned)k[i].backlog > (unsigned)k[i].somaxconn ? (unsigned)k[i].somaxconn
+										: (unsigned)k[i].backlog;
+		int n = (int)eff + 3, fds[16], one = 1;
+		for (int c = 0; c < n; c++) {
+			vnet_run_until(net, BASE + (uint64_t)c * 200 * MS);
+			fds[c] = synq_socket(cli);
+			synq_setsockopt(cli, fds[c], SYNQ_IPPROTO_TCP, SYNQ_TCP_SYNCNT, &one, sizeof(one));
+			struct synq_addr sa = {SRV_IP, 8080};
+			synq_connect(cli, fds[c], &sa, vnet_now(net));
+		}
+		vnet_run_until(net, BASE + (uint64_t)(200 * n + 600) * MS);
+		struct synq_sock_info in;
+		synq_sock_info(srv, l, &in);
+		int est = 0, ss = 0;
+		for (int c = 0; c < n; c++) {
+			struct synq_sock_info ci;
+			synq_sock_info(cli, fds[c], &ci);
+			est += ci.state == SYNQ_TCP_ESTABLISHED;
+			ss += ci.state == SYNQ_TCP_SYN_SENT;
+		}
+		if (in.recvq != k[i].recvq || in.sendq != k[i].sendq || est != k[i].estab ||
+		    ss != k[i].synsent)
+			fail_msg("listen(%d) somaxconn %d: kernel %u/%u %d ESTAB %d SYN-SENT, synq %u/%u "
+				 "%d ESTAB %d SYN-SENT",
+				 k[i].backlog, k[i].somaxconn, k[i].recvq, k[i].sendq, k[i].estab,
+				 k[i].synsent, in.recvq, in.sendq, est, ss);
+		vnet_free(net);
+		synq_stack_free(srv);
+		synq_stack_free(cli);
+	}
+}
+
 /* S1: listen(2), never accept; 2 fill clients, then a burst of 4: one queued, two overflowed
  * requests (SYN-ACKs at 1, 3, 7, 15, 31 s, gone at 63 s), one cookie connection */
 static void test_S1(void **state)
@@ -610,7 +669,7 @@ static void test_S6_accept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_S1),          cmocka_unit_test(test_S1_short),
+	    cmocka_unit_test(test_S0_capacity), cmocka_unit_test(test_S1), cmocka_unit_test(test_S1_short),
 	    cmocka_unit_test(test_S1_prune),    cmocka_unit_test(test_S2),
 	    cmocka_unit_test(test_S3),          cmocka_unit_test(test_S5_short),
 	    cmocka_unit_test(test_S5_keepalive), cmocka_unit_test(test_S6),
