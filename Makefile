@@ -13,6 +13,7 @@ CC ?= cc
 BUILD ?= build
 SAN ?= 0
 FUZZ_SECONDS ?= 20
+VERSION := $(shell sed -n 's/^\#define SYNQ_VERSION "\(.*\)"/\1/p' include/synq.h)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -g $(WARN) -Iinclude -Isrc -fPIC -MMD -MP
@@ -72,7 +73,7 @@ $(BUILD)/synq: $(TOOL_OBJS) $(BUILD)/libsynq_drivers.a $(BUILD)/libsynq.a
 
 $(BUILD)/synq.pc: synq.pc.in
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SYNQ_VERSION "\(.*\)"/\1/p' include/synq.h)|g' $< > $@
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 $(BUILD)/tests/%: tests/%.c $(TESTLIB_OBJS) $(BUILD)/libsynq_drivers.a $(BUILD)/libsynq.a
 	@mkdir -p $(dir $@)
@@ -108,7 +109,7 @@ install: all
 	install -m 644 $(BUILD)/libsynq.a $(DESTDIR)$(PREFIX)/lib/libsynq.a
 	install -m 755 $(BUILD)/libsynq.so $(DESTDIR)$(PREFIX)/lib/libsynq.so.0
 	ln -sf libsynq.so.0 $(DESTDIR)$(PREFIX)/lib/libsynq.so
-	install -m 644 $(BUILD)/synq.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/synq.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' synq.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/synq.pc
 	install -m 755 $(BUILD)/synq $(DESTDIR)$(PREFIX)/bin/synq
 
 uninstall:
