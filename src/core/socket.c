@@ -223,11 +223,20 @@ long synq_read(synq_stack *s, int fd, void *buf, size_t len, uint64_t now_ns)
 	if (sk->rx.len && len) {
 		uint32_t before = sk->rcv_adv - sk->rcv_nxt;
 		uint32_t n = ring_read(&sk->rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-		/* window update when the window grew a lot (tcp_cleanup_rbuf) */
+		/* tcp_cleanup_rbuf(): when the offered window is at most half the maximum and the
+		 * read lets it (at least) double, send a window update now. The new window is what
+		 * the next ACK would offer (receiver SWS avoidance included, tcp_update_rcv_adv). */
 		uint32_t space = tcp_rcv_space(sk);
+		uint32_t full = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
+		uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
+		if (full > maxwin)
+			full = maxwin;
+		uint32_t nwin = (space < full / 2 && space < sk->mss) ? 0 : space;
+		if (nwin > maxwin)
+			nwin = maxwin;
 		if ((sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
 		     sk->state == SYNQ_TCP_FIN_WAIT2) &&
-		    space >= 2 * before && space - before >= 2u * sk->mss)
+		    2 * before <= full && nwin && nwin >= 2 * before)
 			tcp_send_ack(s, sk);
 		return (long)n;
 	}
@@ -351,6 +360,10 @@ int synq_close(synq_stack *s, int fd, uint64_t now_ns)
 	} else if (sk->state == SYNQ_TCP_FIN_WAIT2) {
 		sk->tw_at = s->now + (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S;
 		sock_timer_update(s, sk);
+		/* __tcp_close(): tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) schedules a timewait sock,
+		 * TcpExtTW (__inet_twsk_schedule) */
+		if ((uint64_t)s->cfg.tcp_fin_timeout <= TCP_TIMEWAIT_NS / NS_PER_S)
+			cnt_inc(s, SYNQ_C_TW);
 	}
 	return 0;
 }
@@ -413,10 +426,23 @@ int synq_setsockopt(synq_stack *s, int fd, int level, int name, const void *val,
 		case SYNQ_SO_REUSEADDR:
 			set_flag(sk, SK_REUSEADDR, v != 0);
 			return 0;
-		case SYNQ_SO_KEEPALIVE:
+		case SYNQ_SO_KEEPALIVE: {
+			int was = (sk->flags & SK_KEEPALIVE) != 0;
 			set_flag(sk, SK_KEEPALIVE, v != 0);
 			tcp_set_keepalive_timer(s, sk);
+			/* tcp_set_keepalive(): switching it on arms the timer keepalive_time_when()
+			 * from now (not from the last arrival). setsockopt takes no time: "now" is
+			 * the stack's latest clock (synq_on_timeout/input/output). */
+			if (v && !was && sk->ka_at != TIME_NEVER) {
+				uint64_t idle = (uint64_t)(sk->keepidle ? sk->keepidle
+									: s->cfg.tcp_keepalive_time) *
+						NS_PER_S;
+				if (sk->ka_at < s->now + idle)
+					sk->ka_at = s->now + idle;
+				sock_timer_update(s, sk);
+			}
 			return 0;
+		}
 		case SYNQ_SO_RCVBUF:
 		case SYNQ_SO_SNDBUF: {
 			/* Linux doubles the value (sk_setsockopt), floor SOCK_MIN_RCVBUF 2304 */

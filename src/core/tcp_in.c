@@ -10,6 +10,11 @@
  */
 #include "core/synq_int.h"
 
+/* TCP_TIMEOUT_MIN is 2 jiffies: 8 ms at HZ=250, the kernel of ../shared/kernel-truth */
+#define TCP_TIMEOUT_MIN_NS (8 * NS_PER_MS)
+/* TCP_TIMEOUT_FALLBACK: the RTO after a handshake without RTT sample (RFC 6298 5.7) */
+#define TCP_TIMEOUT_FALLBACK_NS (3 * NS_PER_S)
+
 static int fd_of(const struct synq_stack *s, const struct synq_sock *sk) { return (int)sk_idx(s, sk); }
 
 /* RFC 5961 / tcp_send_challenge_ack(): per-socket 500 ms limit (TCPACKSkippedChallenge);
@@ -31,6 +36,15 @@ static void send_dupack(struct synq_stack *s, struct synq_sock *sk, const struct
 	tcp_send_ack(s, sk);
 }
 
+/* tcp_reset_check(): an RST at rcv_nxt - 1 is also accepted in CLOSE-WAIT, LAST-ACK and
+ * CLOSING (the peer's FIN took that sequence number; Linux's tcp_validate_incoming) */
+static int reset_check(const struct synq_sock *sk, const struct synq_seg *g)
+{
+	return g->seq == sk->rcv_nxt - 1 &&
+	       (sk->state == SYNQ_TCP_CLOSE_WAIT || sk->state == SYNQ_TCP_LAST_ACK ||
+		sk->state == SYNQ_TCP_CLOSING);
+}
+
 /* tcp_reset(): the peer reset us */
 static void peer_reset(struct synq_stack *s, struct synq_sock *sk)
 {
@@ -47,8 +61,8 @@ static void peer_reset(struct synq_stack *s, struct synq_sock *sk)
 	default:
 		err = -ECONNRESET;
 	}
-	if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_CLOSE_WAIT)
-		cnt_inc(s, SYNQ_C_TCP_ESTAB_RESETS);
+	/* TcpEstabResets is counted by tcp_done() (tcp_set_state(TCP_CLOSE) from ESTABLISHED or
+	 * CLOSE-WAIT), whatever closed the connection */
 	if (sk->state == SYNQ_TCP_TIME_WAIT) /* RFC 1337 not applied (tcp_rfc1337 = 0) */
 		err = 0;
 	tcp_done(s, sk, err);
@@ -83,6 +97,12 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 	if (g->flags & TCP_ACK) {
 		/* unacceptable ACK: RST seq = SEG.ACK (unless RST) */
 		if (seq_le(g->ack, sk->iss) || seq_gt(g->ack, sk->snd_nxt)) {
+			/* "Previous FIN/ACK or RST/ACK might be ignored": before any retransmission,
+			 * Linux resends the SYN after TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process) */
+			if (!sk->retransmits) {
+				sk->rtx_at = s->now + TCP_TIMEOUT_MIN_NS;
+				sock_timer_update(s, sk);
+			}
 			if (!(g->flags & TCP_RST))
 				tcp_send_reset_for(s, g);
 			stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT unacceptable ACK");
@@ -111,6 +131,12 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		else if (sk->ts_ok && g->opt.tsecr)
 			tcp_rtt_sample(s, sk, (uint64_t)(uint32_t)(stack_ts_ms(s) + sk->ts_off -
 								   g->opt.tsecr) * NS_PER_MS);
+		else if (!sk->srtt_ns) {
+			/* RFC 6298 5.7 (tcp_init_metrics): no RTT sample from the handshake (the SYN
+			 * was retransmitted): the RTO restarts at 3 s, not at the backed-off value */
+			sk->rttvar_ns = TCP_TIMEOUT_FALLBACK_NS;
+			sk->rto_ns = TCP_TIMEOUT_FALLBACK_NS;
+		}
 		sk->rtt_time = 0;
 		sk->retransmits = 0;
 		sk->retrans_stamp = 0;
@@ -144,37 +170,64 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 	stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT segment without SYN");
 }
 
-/* ---- TIME-WAIT (tcp_timewait_state_process, simplified) ----------------------------------- */
+/* tcp_paws_discard(): TSval older than ts_recent (RFC 7323 5.3), unless ts_recent is older than
+ * 24 days; an RST is never rejected here */
+static int paws_reject(const struct synq_stack *s, const struct synq_sock *sk,
+		       const struct synq_seg *g)
+{
+	return sk->ts_ok && (g->opt.present & OPT_TS) && sk->ts_recent &&
+	       (int32_t)(sk->ts_recent - g->opt.tsval) > 0 &&
+	       (uint32_t)(s->now / NS_PER_S) - sk->ts_recent_s < 24u * 24 * 3600 &&
+	       !(g->flags & TCP_RST);
+}
+
+/* ---- TIME-WAIT (tcp_timewait_state_process, TIME_WAIT substate) ------------------------- */
 static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
 {
-	if (g->flags & TCP_RST) {
-		if (seq_between(g->seq, sk->rcv_nxt, sk->rcv_adv)) {
-			cnt_inc(s, SYNQ_C_TW);
-			tcp_done(s, sk, 0); /* TW killed by RST (tcp_rfc1337 = 0) */
+	int paws = paws_reject(s, sk, g);
+	uint32_t end = g->seq + seg_seqlen(g);
+	/* "In window segment, it may be only reset or bare ack": exactly at rcv_nxt */
+	if (!paws && g->seq == sk->rcv_nxt && (g->seq == end || (g->flags & TCP_RST))) {
+		if (g->flags & TCP_RST) {
+			tcp_done(s, sk, 0); /* TIME-WAIT assassination: tcp_rfc1337 = 0 */
+			return;
+		}
+		sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+		sock_timer_update(s, sk);
+		if (sk->ts_ok && (g->opt.present & OPT_TS)) {
+			sk->ts_recent = g->opt.tsval;
+			sk->ts_recent_s = (uint32_t)(s->now / NS_PER_S);
 		}
 		return;
 	}
-	if ((g->flags & TCP_SYN) && !(g->flags & TCP_ACK) && seq_gt(g->seq, sk->rcv_nxt)) {
-		/* TCP_TW_SYN: a new incarnation; the listener takes it with isn = snd_nxt + 65535 + 2
-		 * (B5 step 1) */
-		uint32_t isn = sk->snd_nxt + 65535 + 2;
+	/* TCP_TW_SYN: a new SYN above rcv_nxt (or with a newer TSval) may open a new incarnation
+	 * through the listener, with isn = snd_nxt + 65535 + 2 (B5 step 1) */
+	if ((g->flags & TCP_SYN) && !(g->flags & (TCP_RST | TCP_ACK)) && !paws &&
+	    (seq_gt(g->seq, sk->rcv_nxt) ||
+	     (sk->ts_ok && (g->opt.present & OPT_TS) && (int32_t)(sk->ts_recent - g->opt.tsval) < 0))) {
 		struct synq_sock *l = listener_lookup(s, g->daddr, g->dport);
-		cnt_inc(s, SYNQ_C_TW);
-		tcp_done(s, sk, 0);
-		if (l)
+		if (l) {
+			uint32_t isn = sk->snd_nxt + 65535 + 2;
+			tcp_done(s, sk, 0);
 			listen_input(s, l, g, isn ? isn : 1);
-		else
-			tcp_send_reset_for(s, g);
-		return;
-	}
-	if (g->flags & TCP_FIN) { /* retransmitted FIN: re-ACK and restart the timer */
+			return;
+		}
+		/* no listener: tcp_v4_rcv falls through to TCP_TW_ACK */
 		tcp_send_ack(s, sk);
-		sk->tw_at = s->now + TCP_TIMEWAIT_NS;
-		sock_timer_update(s, sk);
 		return;
 	}
-	if (seg_seqlen(g) || (g->flags & TCP_SYN))
-		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+	if (paws)
+		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd_of(s, sk), "PAWS reject in TIME-WAIT");
+	if (!(g->flags & TCP_RST)) {
+		/* anything else (a retransmitted FIN, an old segment): re-ACK, rate limited unless
+		 * it carries data or FIN (tcp_timewait_check_oow_rate_limit), and restart the 60 s
+		 * unless it is an ACK-less SYN */
+		if (paws || (g->flags & TCP_ACK)) {
+			sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+			sock_timer_update(s, sk);
+		}
+		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS); /* TCPACKSkippedTimeWait */
+	}
 }
 
 /* ---- ACK processing (tcp_ack) ----------------------------------------------------------- */
@@ -192,7 +245,10 @@ static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct
 		ring_drop(&sk->tx, data);
 		sk->snd_una = ack;
 		/* RTT: timestamps (RFC 7323 4) or Karn's timed segment */
-		if (sk->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr && !sk->retransmits)
+		/* RFC 7323 4.1: the echoed TSval times retransmitted data too (Linux's
+		 * tcp_clean_rtx_queue falls back to tcp_rtt_tsopt_us when Karn forbids the
+		 * sequence sample), so the backed-off RTO is recomputed */
+		if (sk->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr)
 			tcp_rtt_sample(s, sk, (uint64_t)(uint32_t)(stack_ts_ms(s) + sk->ts_off -
 								   g->opt.tsecr) * NS_PER_MS);
 		else if (sk->rtt_time && seq_ge(ack, sk->rtt_seq))
@@ -250,10 +306,7 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 	}
 
 	/* tcp_validate_incoming() step 1: PAWS (RFC 7323 5.3) */
-	if (sk->ts_ok && (g->opt.present & OPT_TS) && sk->ts_recent &&
-	    (int32_t)(sk->ts_recent - g->opt.tsval) > 0 &&
-	    (uint32_t)(s->now / NS_PER_S) - sk->ts_recent_s < 24u * 24 * 3600 &&
-	    !(g->flags & TCP_RST)) {
+	if (paws_reject(s, sk, g)) {
 		if (g->flags & TCP_SYN)
 			goto syn_challenge;
 		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "PAWS reject");
@@ -269,13 +322,16 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 			if (g->flags & TCP_SYN)
 				goto syn_challenge;
 			send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+		} else if (reset_check(sk, g)) {
+			peer_reset(s, sk);
+			return;
 		}
 		stack_drop(s, -1, g, fd, "out of window");
 		return;
 	}
 	/* step 3: RST (RFC 5961 3.2): exact => reset, in window => challenge ACK */
 	if (g->flags & TCP_RST) {
-		if (g->seq == sk->rcv_nxt) {
+		if (g->seq == sk->rcv_nxt || reset_check(sk, g)) {
 			peer_reset(s, sk);
 			return;
 		}
@@ -289,7 +345,10 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 		    g->seq + 1 == end && g->seq + 1 == sk->rcv_nxt && g->ack == sk->snd_nxt)
 			goto pass;
 	syn_challenge:
-		cnt_inc(s, SYNQ_C_TCP_IN_ERRS);
+		/* syn_inerr: only tcp_rcv_established() passes 1 to tcp_validate_incoming();
+		 * tcp_rcv_state_process() (the other states) passes 0 */
+		if (sk->state == SYNQ_TCP_ESTABLISHED)
+			cnt_inc(s, SYNQ_C_TCP_IN_ERRS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_CHALLENGE);
 		send_challenge_ack(s, sk);
 		stack_drop(s, -1, g, fd, "B39 SYN in synchronized state: challenge ACK");
@@ -317,7 +376,11 @@ pass:
 			stack_event(s, SYNQ_EV_CONNECTED, fd, sk, 0, NULL);
 	} else {
 		if (seq_gt(g->ack, sk->snd_nxt)) {
-			/* RFC 793: ACK for unsent data: Linux discards it (tcp_ack < 0) */
+			/* ACK for unsent data: tcp_ack() < 0. ESTABLISHED (tcp_rcv_established)
+			 * discards the segment silently; the other states (tcp_rcv_state_process
+			 * step 5) answer with a challenge ACK (RFC 9293 3.10.7.4: "send an ACK") */
+			if (sk->state != SYNQ_TCP_ESTABLISHED)
+				send_challenge_ack(s, sk);
 			stack_drop(s, -1, g, fd, "ACK of unsent data");
 			return;
 		}
@@ -348,6 +411,10 @@ pass:
 			if (sk->flags & SK_ORPHAN) { /* tcp_fin_timeout */
 				sk->tw_at = s->now + (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S;
 				sock_timer_update(s, sk);
+				/* tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) schedules a timewait sock:
+				 * TcpExtTW (__inet_twsk_schedule) */
+				if ((uint64_t)s->cfg.tcp_fin_timeout <= TCP_TIMEWAIT_NS / NS_PER_S)
+					cnt_inc(s, SYNQ_C_TW);
 			}
 		}
 		break;
@@ -382,10 +449,22 @@ pass:
 		need_ack = 1;
 	}
 	if (len) {
-		if (sk->flags & SK_RD_SHUT && (sk->flags & SK_ORPHAN)) {
-			/* data after close(): TCPAbortOnData, RST (tcp_rcv_state_process) */
-			cnt_inc(s, SYNQ_C_TCP_ABORT_ON_DATA);
-			tcp_send_active_reset(s, sk);
+		/* tcp_rcv_state_process() step 7: new data after the receive side was shut (close()
+		 * or SHUT_RD) in FIN-WAIT-1/2 (and, for a segment starting before rcv_nxt, in
+		 * CLOSE-WAIT, CLOSING, LAST-ACK): RFC 1122 4.2.2.13 "MUST send a reset".
+		 * TCPAbortOnData, tcp_reset() (ECONNRESET), and the RST is tcp_v4_send_reset()'s
+		 * answer to the segment (seq = SEG.ACK), not an RST|ACK at snd_nxt. */
+		int closing = sk->state == SYNQ_TCP_FIN_WAIT1 || sk->state == SYNQ_TCP_FIN_WAIT2 ||
+			      (seq_lt(g->seq, sk->rcv_nxt) &&
+			       (sk->state == SYNQ_TCP_CLOSE_WAIT || sk->state == SYNQ_TCP_CLOSING ||
+				sk->state == SYNQ_TCP_LAST_ACK));
+		if ((sk->flags & SK_RD_SHUT) && closing) {
+			/* an orphan's FIN-WAIT-2 is a timewait sock in Linux (tcp_fin_timeout <=
+			 * 60 s): tcp_timewait_state_process() says TCP_TW_RST, no counter */
+			if (!(sk->state == SYNQ_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) &&
+			      (uint64_t)s->cfg.tcp_fin_timeout <= TCP_TIMEWAIT_NS / NS_PER_S))
+				cnt_inc(s, SYNQ_C_TCP_ABORT_ON_DATA);
+			tcp_send_reset_for(s, g);
 			tcp_done(s, sk, -ECONNRESET);
 			return;
 		}
@@ -397,6 +476,11 @@ pass:
 		if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
 		    sk->state == SYNQ_TCP_FIN_WAIT2) {
 			uint32_t room = tcp_rcv_space(sk);
+			/* tcp_data_queue(): nothing is queued while the offered window is zero (the
+			 * edge kept by receiver SWS avoidance may hide a little free space);
+			 * Linux counts TCPZeroWindowDrop */
+			if (!seq_gt(sk->rcv_adv, sk->rcv_nxt))
+				room = 0;
 			uint32_t take = len < room ? len : room;
 			take = ring_write(&sk->rx, data, take);
 			if (take < len)

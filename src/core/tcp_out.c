@@ -41,10 +41,16 @@ uint32_t tcp_rcv_space(const struct synq_sock *sk)
 	return lim - sk->rx.len;
 }
 
-/* Right edge of the receive window never moves left (RFC 9293 3.8.6.2.2). */
+/* Right edge of the receive window never moves left (RFC 9293 3.8.6.2.2). Receiver SWS
+ * avoidance (RFC 9293 3.8.6.2.2, MUST-39), as __tcp_select_window() does it: while less than half
+ * the buffer and less than one MSS is free, the edge does not move (Linux offers 0 and
+ * tcp_select_window() keeps the old edge). */
 void tcp_update_rcv_adv(struct synq_sock *sk)
 {
 	uint32_t space = tcp_rcv_space(sk);
+	uint32_t full = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
+	if (space < full / 2 && space < sk->mss)
+		return;
 	uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
 	if (space > maxwin)
 		space = maxwin;
@@ -56,7 +62,9 @@ void tcp_update_rcv_adv(struct synq_sock *sk)
 
 uint16_t tcp_window_field(const struct synq_sock *sk, int syn)
 {
-	uint32_t w = sk->rcv_adv - sk->rcv_nxt;
+	/* a peer that overran the offered edge leaves rcv_nxt beyond it: offer 0, never a
+	 * wrapped-around window */
+	uint32_t w = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv - sk->rcv_nxt : 0;
 	if (syn)
 		return (uint16_t)(w > TCP_MAX_WINDOW ? TCP_MAX_WINDOW : w);
 	w >>= sk->rcv_wscale;
@@ -131,13 +139,16 @@ int tcp_send_syn(struct synq_stack *s, struct synq_sock *sk, int synack)
 	return out_emit(s, &g);
 }
 
-/* tcp_send_active_reset(): RST|ACK at snd_nxt (B43, close with unread data, keepalive) */
+/* tcp_send_active_reset(): RST|ACK at snd_nxt (B43, close with unread data, keepalive). It goes
+ * through tcp_transmit_skb() like any segment of the socket: the current window
+ * (tcp_select_window) and the timestamp option when negotiated (Linux selftest
+ * tcp_close_no_rst.pkt: "R. 1:1(0) ack 1002 win 65535"; "R. 1:1(0) ack 1001 <nop,nop,TS val
+ * 1200 ecr 201>"), unlike tcp_v4_send_reset()'s answers to a segment (win 0, no TS). */
 int tcp_send_active_reset(struct synq_stack *s, struct synq_sock *sk)
 {
 	struct synq_seg g;
+	tcp_update_rcv_adv(sk);
 	tcp_seg_init(s, sk, &g, TCP_RST | TCP_ACK, sk->snd_nxt);
-	g.window = 0;
-	g.opt.present = 0;
 	return out_emit(s, &g);
 }
 
@@ -165,8 +176,12 @@ static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, u
 {
 	uint8_t buf[9000];
 	struct synq_seg g;
+	/* PSH only on the segment that ends the data written so far: tcp_push() marks the tail
+	 * skb of a write (tcp_mark_push), GSO and tcp_fragment() keep PSH on the last piece */
+	uint32_t base = seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una : data_start(sk);
+	int psh = len && seq + len == base + sk->tx.len;
 	tcp_update_rcv_adv(sk);
-	tcp_seg_init(s, sk, &g, (uint8_t)(TCP_ACK | (len ? TCP_PSH : 0) | (fin ? TCP_FIN : 0)), seq);
+	tcp_seg_init(s, sk, &g, (uint8_t)(TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0)), seq);
 	if (len) {
 		ring_copy_out(&sk->tx, tx_off(sk, seq), buf, len);
 		g.payload = buf;
@@ -287,6 +302,10 @@ void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err)
 {
 	if (sk->state == SYNQ_TCP_SYN_SENT || sk->state == SYNQ_TCP_SYN_RECV)
 		cnt_inc(s, SYNQ_C_TCP_ATTEMPT_FAILS);
+	/* tcp_set_state(TCP_CLOSE): from ESTABLISHED or CLOSE-WAIT counts TcpEstabResets, whether
+	 * the peer reset us, a timer gave up, or close() aborted (unread data, B43) */
+	if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_CLOSE_WAIT)
+		cnt_inc(s, SYNQ_C_TCP_ESTAB_RESETS);
 	if (err) {
 		sk->err = err;
 		sk->flags |= SK_RESET;
@@ -426,7 +445,9 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 	if ((sk->user_timeout_ms && elapsed >= (uint64_t)sk->user_timeout_ms * NS_PER_MS &&
 	     sk->probes_out > 0) ||
 	    (!sk->user_timeout_ms && sk->probes_out >= probes)) {
+		/* tcp_send_active_reset() then tcp_write_err(): TCPAbortOnTimeout */
 		tcp_send_active_reset(s, sk);
+		cnt_inc(s, SYNQ_C_TCP_ABORT_ON_TIMEOUT);
 		tcp_done(s, sk, -ETIMEDOUT);
 		return;
 	}
@@ -440,8 +461,21 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 	sk->ka_at = s->now + intvl;
 }
 
+/* An orphan that reaches FIN-WAIT-2 becomes a timewait sock in the FIN_WAIT2 substate when
+ * tcp_fin_timeout <= TCP_TIMEWAIT_LEN (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)) */
+static int fw2_is_timewait(const struct synq_stack *s, const struct synq_sock *sk)
+{
+	return sk->state == SYNQ_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) &&
+	       (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S <= TCP_TIMEWAIT_NS;
+}
+
+/* TcpExtTW (LINUX_MIB_TIMEWAITED) is counted when a timewait sock is scheduled
+ * (__inet_twsk_schedule, not rearmed), i.e. on entering TIME-WAIT or an orphan's FIN-WAIT-2
+ * (tcp_in.c, socket.c), not when it expires */
 void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk)
 {
+	if (!fw2_is_timewait(s, sk)) /* the FIN_WAIT2 timewait sock is only rescheduled */
+		cnt_inc(s, SYNQ_C_TW);
 	sock_set_state(s, sk, SYNQ_TCP_TIME_WAIT);
 	sk->rtx_at = sk->ka_at = TIME_NEVER;
 	sk->tw_at = s->now + TCP_TIMEWAIT_NS;
@@ -454,11 +488,12 @@ void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk)
 	if (sk->tw_at <= now) {
 		sk->tw_at = TIME_NEVER;
 		if (sk->state == SYNQ_TCP_TIME_WAIT) {
-			cnt_inc(s, SYNQ_C_TW);
 			tcp_done(s, sk, 0);
 			return;
 		}
-		if (sk->state == SYNQ_TCP_FIN_WAIT2) { /* tcp_fin_timeout for orphans */
+		if (sk->state == SYNQ_TCP_FIN_WAIT2) { /* tcp_fin_timeout for orphans: silent */
+			if (!fw2_is_timewait(s, sk)) /* fin_timeout > 60 s: its last 60 s in timewait */
+				cnt_inc(s, SYNQ_C_TW);
 			tcp_done(s, sk, 0);
 			return;
 		}

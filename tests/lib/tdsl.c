@@ -30,6 +30,8 @@ static void t_event(void *user, const struct synq_event *ev)
 	struct t_env *t = user;
 	if (ev->kind >= 0 && ev->kind < 16)
 		t->ev_count[ev->kind]++;
+	if (ev->kind == SYNQ_EV_ERROR)
+		t->last_err = ev->err;
 }
 
 void t_init(struct t_env *t, const char *const *settings)
@@ -56,6 +58,8 @@ void t_init(struct t_env *t, const char *const *settings)
 
 void t_free(struct t_env *t) { synq_stack_free(t->s); }
 
+static int flow_idx(struct t_env *t, uint16_t port, int create);
+
 static uint64_t t_ns(uint64_t ms) { return 1000 * 1000000ull + ms * 1000000ull; }
 
 int t_listen(struct t_env *t, int backlog)
@@ -66,6 +70,19 @@ int t_listen(struct t_env *t, int backlog)
 	assert_int_equal(synq_bind(t->s, fd, &a), 0);
 	assert_int_equal(synq_listen(t->s, fd, backlog), 0);
 	t->lfd = fd;
+	return fd;
+}
+
+int t_connect(struct t_env *t, uint64_t ms, uint16_t port)
+{
+	t_advance(t, ms);
+	int fd = synq_socket(t->s);
+	assert_true(fd >= 0);
+	struct synq_addr a = {T_SERVER_IP, T_SERVER_PORT};
+	assert_int_equal(synq_bind(t->s, fd, &a), 0);
+	struct synq_addr p = {T_PEER_IP, port};
+	assert_int_equal(synq_connect(t->s, fd, &p, t->now_ns), -EINPROGRESS);
+	flow_idx(t, port, 1);
 	return fd;
 }
 
@@ -88,8 +105,10 @@ static int flow_idx(struct t_env *t, uint16_t port, int create)
 	for (int i = 0; i < t->n_flows; i++)
 		if (t->flows[i].port == port)
 			return i;
-	if (!create || t->n_flows == 64)
+	if (!create)
 		return -1;
+	if (t->n_flows == T_MAX_FLOWS)
+		fail_msg("more than %d peer ports in one test", T_MAX_FLOWS);
 	t->flows[t->n_flows].port = port;
 	t->flows[t->n_flows].peer_isn = 1000;
 	return t->n_flows++;
@@ -136,6 +155,9 @@ size_t t_build(struct t_env *t, const struct t_seg *sp, uint8_t *buf, size_t cap
 	uint8_t flags = parse_flags(sp->flags);
 	int fi = flow_idx(t, sp->port, 1);
 	if ((flags & TCP_SYN) && !(flags & TCP_ACK) && sp->isn)
+		t->flows[fi].peer_isn = sp->isn;
+	/* client tests: the peer's SYN-ACK chooses its ISN too (.isn, else the default 1000) */
+	if ((flags & TCP_SYN) && (flags & TCP_ACK) && sp->isn)
 		t->flows[fi].peer_isn = sp->isn;
 	struct synq_seg g;
 	memset(&g, 0, sizeof(g));
@@ -237,6 +259,8 @@ void t_expect(struct t_env *t, uint64_t ms, const struct t_seg *sp, const char *
 			 sp->flags, (unsigned long long)ms, (unsigned long long)at);
 	struct synq_seg g;
 	assert_int_equal(wire_parse(buf, (size_t)n, &g), WIRE_OK);
+	memcpy(t->last_pkt, buf, (size_t)n);
+	t->last_len = n;
 	char got[8], want[8];
 	flags_str(g.flags, got);
 	flags_str(parse_flags(sp->flags), want);
@@ -280,6 +304,22 @@ void t_expect(struct t_env *t, uint64_t ms, const struct t_seg *sp, const char *
 			 desc);
 	if (sp->len != g.len)
 		fail_msg("%s:%d: len: want %u: %s", file, line, sp->len, desc);
+}
+
+uint32_t t_last_tsval(const struct t_env *t)
+{
+	struct synq_seg g;
+	if (t->last_len <= 0 || wire_parse(t->last_pkt, (size_t)t->last_len, &g) != WIRE_OK)
+		return 0;
+	return (g.opt.present & OPT_TS) ? g.opt.tsval : 0;
+}
+
+uint32_t t_last_tsecr(const struct t_env *t)
+{
+	struct synq_seg g;
+	if (t->last_len <= 0 || wire_parse(t->last_pkt, (size_t)t->last_len, &g) != WIRE_OK)
+		return 0;
+	return (g.opt.present & OPT_TS) ? g.opt.tsecr : 0;
 }
 
 uint64_t t_counter(struct t_env *t, const char *name)

@@ -41,6 +41,7 @@ struct t_seg {
 };
 
 #define T_ANY INT64_MIN
+#define T_MAX_FLOWS 256 /* peer ports a test may use */
 
 struct t_env {
 	synq_stack *s;
@@ -52,10 +53,14 @@ struct t_env {
 		uint16_t port;
 		uint32_t peer_isn, stack_isn;
 		int have_stack_isn;
-	} flows[64];
+	} flows[T_MAX_FLOWS];
 	int n_flows;
 	/* events seen */
 	int ev_count[16];
+	int last_err; /* err of the last SYNQ_EV_ERROR */
+	/* the last segment T_EXPECT matched (raw bytes, for option-layout checks) */
+	uint8_t last_pkt[2200];
+	int last_len;
 };
 
 /* A stack with 10.0.0.1 and the given "name=value" settings (NULL-terminated list). */
@@ -63,6 +68,15 @@ void t_init(struct t_env *t, const char *const *settings);
 void t_free(struct t_env *t);
 /* socket + bind 10.0.0.1:8080 + listen(backlog) */
 int t_listen(struct t_env *t, int backlog);
+/* Active open (client tests): socket + bind 10.0.0.1:8080 + connect to 10.0.0.2:port at ms.
+ * Returns the fd; connect() must say -EINPROGRESS. The peer answers with "S." (its ISN from
+ * .isn, default 1000; its .ack is relative to the stack's ISN learned from the SYN). */
+int t_connect(struct t_env *t, uint64_t ms, uint16_t port);
+/* TSval / TSecr of the last segment T_EXPECT matched (0 if it had no timestamps) */
+uint32_t t_last_tsval(const struct t_env *t);
+uint32_t t_last_tsecr(const struct t_env *t);
+/* the test clock in ns (for the socket calls that take now_ns) */
+static inline uint64_t t_now(const struct t_env *t) { return t->now_ns; }
 /* run timers up to time ms (asserts time does not go back) */
 void t_advance(struct t_env *t, uint64_t ms);
 void t_send(struct t_env *t, uint64_t ms, const struct t_seg *seg, const char *file, int line);
