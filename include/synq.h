@@ -348,6 +348,8 @@ int synq_poll(const synq_stack *s, int fd);
 	X(SYNQ_C_TSECR_REJECTED, "TcpExtTSEcrRejected")                                          \
 	X(SYNQ_C_TCP_KEEPALIVE, "TcpExtTCPKeepAlive")                                            \
 	X(SYNQ_C_TCP_PURE_ACKS, "TcpExtTCPPureAcks")                                             \
+	X(SYNQ_C_TCP_HP_ACKS, "TcpExtTCPHPAcks")                                                 \
+	X(SYNQ_C_TCP_LOSS_PROBES, "TcpExtTCPLossProbes")                                         \
 	X(SYNQ_C_TCP_OFO_DROP, "TcpExtTCPOFODrop")                                               \
 	X(SYNQ_C_TCP_RCVQ_DROP, "TcpExtTCPRcvQDrop")                                             \
 	X(SYNQ_C_TCP_ACK_SKIPPED_PAWS, "TcpExtTCPACKSkippedPAWS")                                 \

@@ -117,6 +117,9 @@ struct synq_sock {
 	uint32_t heap_idx;
 	uint64_t timer_at; /* min of the timers below; key in the timer heap */
 	uint64_t rtx_at, ka_at, tw_at;
+	uint8_t rtx_tlp;  /* rtx_at is a tail loss probe, not the RTO (icsk_pending) */
+	uint8_t tlp_out;  /* a probe is outstanding until snd_una passes tlp_high (RFC 8985 7.4) */
+	uint32_t tlp_high;
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_window;
@@ -281,6 +284,7 @@ int tcp_send_active_reset(struct synq_stack *s, struct synq_sock *sk);
 void tcp_push(struct synq_stack *s, struct synq_sock *sk);
 void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk);
 void tcp_rearm_rto(struct synq_stack *s, struct synq_sock *sk);
+void tcp_set_xmit_timer(struct synq_stack *s, struct synq_sock *sk);
 void tcp_rtt_sample(struct synq_stack *s, struct synq_sock *sk, uint64_t rtt_ns);
 uint16_t tcp_window_field(const struct synq_sock *sk, int syn);
 void tcp_update_rcv_adv(struct synq_sock *sk);

@@ -101,6 +101,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 			 * Linux resends the SYN after TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process) */
 			if (!sk->retransmits) {
 				sk->rtx_at = s->now + TCP_TIMEOUT_MIN_NS;
+				sk->rtx_tlp = 0;
 				sock_timer_update(s, sk);
 			}
 			if (!(g->flags & TCP_RST))
@@ -141,6 +142,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		sk->retransmits = 0;
 		sk->retrans_stamp = 0;
 		sk->rtx_at = TIME_NEVER;
+		sk->rtx_tlp = 0;
 		sk->last_rcv = s->now;
 		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
 		tcp_send_ack(s, sk);
@@ -258,10 +260,13 @@ static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct
 		sk->retransmits = 0;
 		sk->retrans_stamp = 0;
 		sk->probes_out = 0;
+		if (sk->tlp_out && seq_ge(ack, sk->tlp_high))
+			sk->tlp_out = 0; /* tcp_process_tlp_ack() */
 		if (sk->snd_una == sk->snd_nxt) {
 			sk->rtx_at = TIME_NEVER;
+			sk->rtx_tlp = 0;
 		} else {
-			tcp_rearm_rto(s, sk);
+			tcp_set_xmit_timer(s, sk);
 		}
 		sock_timer_update(s, sk);
 		if (acked && !(sk->flags & SK_ORPHAN))
@@ -275,8 +280,10 @@ static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct
 		sk->snd_wl2 = ack;
 		if (sk->snd_wnd > sk->max_window)
 			sk->max_window = sk->snd_wnd;
-		if (!old && sk->snd_wnd && sk->snd_una == sk->snd_nxt)
+		if (!old && sk->snd_wnd && sk->snd_una == sk->snd_nxt) {
 			sk->rtx_at = TIME_NEVER; /* window opened: stop probing */
+			sk->rtx_tlp = 0;
+		}
 	}
 }
 
@@ -290,6 +297,14 @@ static int fin_acked(const struct synq_sock *sk)
 void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
 {
 	int fd = fd_of(s, sk);
+	/* tcp_rcv_established() header prediction: an in-order ACK on an ESTABLISHED socket with
+	 * no flags but ACK/PSH and the window unchanged takes the fast path, where a pure ACK that
+	 * advances snd_una counts TCPHPAcks instead of TCPPureAcks */
+	int fast = sk->state == SYNQ_TCP_ESTABLISHED && g->seq == sk->rcv_nxt &&
+		   (g->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) == TCP_ACK &&
+		   ((uint32_t)g->window << sk->snd_wscale) == sk->snd_wnd &&
+		   !!(g->opt.present & OPT_TS) == !!sk->ts_ok && seq_gt(g->ack, sk->snd_una) &&
+		   seq_le(g->ack, sk->snd_nxt);
 	switch (sk->state) {
 	case SYNQ_TCP_SYN_SENT:
 		synsent_input(s, sk, g);
@@ -370,6 +385,7 @@ pass:
 		sk->snd_wl2 = g->ack;
 		sk->snd_una = g->ack;
 		sk->rtx_at = TIME_NEVER;
+		sk->rtx_tlp = 0;
 		sk->retransmits = 0;
 		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
 		if (sk->flags & SK_CONNECTING)
@@ -528,6 +544,6 @@ pass:
 	if (need_ack)
 		tcp_send_ack(s, sk); /* no delayed ACK yet: every data segment is ACKed (quickack) */
 	else if (!len && !(g->flags & (TCP_SYN | TCP_FIN)))
-		cnt_inc(s, SYNQ_C_TCP_PURE_ACKS);
+		cnt_inc(s, fast ? SYNQ_C_TCP_HP_ACKS : SYNQ_C_TCP_PURE_ACKS);
 	tcp_push(s, sk);
 }

@@ -4,8 +4,12 @@
  * tcp_syn_retries/tcp_syn_linear_timeouts as Linux's tcp_write_timeout() models them),
  * keepalive (tcp_keepalive_timer), FIN-WAIT-2 and TIME-WAIT.
  *
+ * Tail loss probes as Linux schedules them (RFC 8985 7, tcp_schedule_loss_probe /
+ * tcp_send_loss_probe): the first retransmission of a SACK connection's last segment is a probe
+ * after 2 * SRTT (+ tcp_rto_min with one segment in flight), never later than the RTO.
+ *
  * Seams left for later issues: congestion control (tcp_cwnd() is the peer's window),
- * SACK-based loss recovery, tail loss probes, delayed ACKs.
+ * SACK-based loss recovery, delayed ACKs.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -190,6 +194,9 @@ static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, u
 	return send_seg(s, sk, &g);
 }
 
+static int schedule_loss_probe(struct synq_stack *s, struct synq_sock *sk, int advancing_rto);
+static void tcp_push_one(struct synq_stack *s, struct synq_sock *sk);
+
 static int can_send_fin(const struct synq_sock *sk)
 {
 	return (sk->flags & SK_WR_SHUT) && !(sk->flags & SK_FIN_SENT) &&
@@ -198,14 +205,21 @@ static int can_send_fin(const struct synq_sock *sk)
 		sk->state == SYNQ_TCP_CLOSING);
 }
 
-/* tcp_write_xmit(): send new data the window allows (Nagle unless TCP_NODELAY), then FIN. */
-void tcp_push(struct synq_stack *s, struct synq_sock *sk)
+/* tcp_write_xmit(): send new data the window allows (Nagle unless TCP_NODELAY), then FIN;
+ * at most max_segs segments. */
+static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, int probe);
+
+void tcp_push(struct synq_stack *s, struct synq_sock *sk) { push_segs(s, sk, 4096, 0); }
+
+static void tcp_push_one(struct synq_stack *s, struct synq_sock *sk) { push_segs(s, sk, 1, 1); }
+
+static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, int probe)
 {
 	if (sk->state != SYNQ_TCP_ESTABLISHED && sk->state != SYNQ_TCP_CLOSE_WAIT &&
 	    sk->state != SYNQ_TCP_FIN_WAIT1 && sk->state != SYNQ_TCP_LAST_ACK)
 		return;
 	int sent = 0;
-	for (int guard = 0; guard < 4096; guard++) {
+	for (int guard = 0; guard < max_segs; guard++) {
 		uint32_t queued_end = data_start(sk) + (uint32_t)(sk->tx.len) +
 				      (seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una - data_start(sk) : 0);
 		if (sk->flags & SK_FIN_SENT)
@@ -255,8 +269,14 @@ void tcp_push(struct synq_stack *s, struct synq_sock *sk)
 	}
 	if (seq_gt(sk->snd_nxt, sk->snd_max))
 		sk->snd_max = sk->snd_nxt;
-	if (sent && sk->rtx_at == TIME_NEVER) {
-		tcp_rearm_rto(s, sk);
+	if (probe)
+		return; /* tcp_send_loss_probe() arms the timer itself */
+	if (sent) {
+		/* tcp_event_new_data_sent(): arm the RTO if nothing was in flight (or a probe
+		 * was pending), then tcp_schedule_loss_probe(sk, false) */
+		if (sk->rtx_at == TIME_NEVER || sk->rtx_tlp)
+			tcp_rearm_rto(s, sk);
+		schedule_loss_probe(s, sk, 0);
 	} else if (sk->snd_nxt == sk->snd_una && sk->tx.len && sk->snd_wnd == 0 &&
 		   sk->rtx_at == TIME_NEVER) {
 		tcp_rearm_rto(s, sk); /* zero window: probe on the RTO schedule */
@@ -266,7 +286,87 @@ void tcp_push(struct synq_stack *s, struct synq_sock *sk)
 void tcp_rearm_rto(struct synq_stack *s, struct synq_sock *sk)
 {
 	sk->rtx_at = s->now + sk->rto_ns;
+	sk->rtx_tlp = 0;
 	sock_timer_update(s, sk);
+}
+
+/* tcp_schedule_loss_probe(): returns 1 when the probe timer replaced the RTO */
+static int schedule_loss_probe(struct synq_stack *s, struct synq_sock *sk, int advancing_rto)
+{
+	if (!sk->sack_ok || sk->snd_una == sk->snd_nxt || sk->retransmits || sk->tlp_out ||
+	    (sk->state != SYNQ_TCP_ESTABLISHED && sk->state != SYNQ_TCP_CLOSE_WAIT &&
+	     sk->state != SYNQ_TCP_FIN_WAIT1 && sk->state != SYNQ_TCP_LAST_ACK && 
+	     sk->state != SYNQ_TCP_CLOSING))
+		return 0; /* only SACK connections in the Open state, with data in flight */
+	uint64_t timeout;
+	if (sk->srtt_ns) {
+		timeout = 2 * sk->srtt_ns;
+		/* one segment in flight: allow for the peer's delayed ACK */
+		if (sk->snd_nxt - sk->snd_una <= sk->mss)
+			timeout += (uint64_t)s->cfg.tcp_rto_min_us * NS_PER_US;
+		else
+			timeout += 2 * NS_PER_MS; /* TCP_TIMEOUT_MIN_US */
+	} else {
+		timeout = TCP_TIMEOUT_INIT_NS;
+	}
+	/* never later than the RTO would fire */
+	uint64_t rto_delta = sk->rto_ns;
+	if (!advancing_rto && sk->rtx_at != TIME_NEVER && !sk->rtx_tlp)
+		rto_delta = sk->rtx_at > s->now ? sk->rtx_at - s->now : 0;
+	if (rto_delta > 0 && rto_delta < timeout)
+		timeout = rto_delta;
+	sk->rtx_at = s->now + timeout;
+	sk->rtx_tlp = 1;
+	sock_timer_update(s, sk);
+	return 1;
+}
+
+/* tcp_set_xmit_timer(): after an ACK with data still in flight */
+void tcp_set_xmit_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (!schedule_loss_probe(s, sk, 1))
+		tcp_rearm_rto(s, sk);
+}
+
+/* tcp_send_loss_probe(): new data if the window allows, else the last segment again; then the
+ * RTO from now */
+static void send_loss_probe(struct synq_stack *s, struct synq_sock *sk)
+{
+	sk->rtx_tlp = 0;
+	if (sk->tlp_out) {
+		tcp_rearm_rto(s, sk);
+		return;
+	}
+	uint32_t before = sk->snd_nxt;
+	int nodelay = sk->flags & SK_NODELAY;
+	sk->flags |= SK_NODELAY; /* TCP_NAGLE_OFF, one segment */
+	tcp_push_one(s, sk);
+	if (!nodelay)
+		sk->flags &= (uint16_t)~SK_NODELAY;
+	int sent = sk->snd_nxt != before;
+	if (!sent && sk->snd_una != sk->snd_nxt) {
+		uint32_t data_end = sk->snd_nxt - ((sk->flags & SK_FIN_SENT) ? 1 : 0);
+		uint32_t first = seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una : data_start(sk);
+		uint32_t len = seq_gt(data_end, first) ? data_end - first : 0;
+		if (len > sk->mss)
+			len = sk->mss;
+		uint32_t seq = data_end - len; /* the last segment */
+		int fin = (sk->flags & SK_FIN_SENT) != 0;
+		if (emit_data(s, sk, seq, len, fin) == 0) {
+			cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
+			sk->total_retrans++;
+			if (!sk->retrans_stamp)
+				sk->retrans_stamp = sk->rtt_time ? sk->rtt_time : s->now;
+			sk->rtt_time = 0; /* Karn */
+			sent = 1;
+		}
+	}
+	if (sent) {
+		sk->tlp_out = 1;
+		sk->tlp_high = sk->snd_nxt;
+		cnt_inc(s, SYNQ_C_TCP_LOSS_PROBES);
+	}
+	tcp_rearm_rto(s, sk);
 }
 
 /* RFC 6298 2.2/2.3 with Linux's rto = srtt + max(4 * rttvar, rto_min), capped at rto_max. */
@@ -498,8 +598,12 @@ void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk)
 			return;
 		}
 	}
-	if (sk->rtx_at <= now) {
+	if (sk->rtx_at <= now && sk->rtx_tlp) {
 		sk->rtx_at = TIME_NEVER;
+		send_loss_probe(s, sk);
+	} else if (sk->rtx_at <= now) {
+		sk->rtx_at = TIME_NEVER;
+		sk->tlp_out = 0; /* tcp_retransmit_timer(): tp->tlp_high_seq = 0 */
 		retransmit_timer(s, sk);
 		if (!(sk->flags & SK_USED) || sk->state == SYNQ_TCP_CLOSE)
 			return;

@@ -604,17 +604,37 @@ static void test_S3(void **state)
 	check(&sc);
 }
 
-/* No tail loss probe yet (RFC 8985 TLP; Linux sends one before the first data RTO): the
- * kernel's clients retransmit data once more than synq's, and each of those segments counts at
- * the server (ListenOverflows, SyncookiesRecv) */
-#define NO_TLP_SKIP "TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtSyncookiesRecv", \
-	"TcpRetransSegs", "TcpExtTCPTimeouts"
+/* S3-data: the clients write 100 bytes at once; accept() from 4.3 s: the pending connections
+ * (the cookie one included) complete on the client's data retransmission */
+static void test_S3_data(void **state)
+{
+	struct scen sc = {.name = "S3-data", .backlog = 2, .delay_ms = 50, .accept_at_ms = 4308.685,
+			  .send_bytes = 100, .late_send_ms = -1, .run_ms = 20000,};
+	check(&sc);
+}
+
+/* S4-short: the overflowed clients write 100 bytes, the server never accepts: data dropped
+ * until the requests expire (7 s), then RST, ECONNRESET */
+static void test_S4_short(void **state)
+{
+	struct scen sc = {.name = "S4-short", .backlog = 2, .delay_ms = 50, .accept_at_ms = -1,
+			  .send_bytes = 100, .late_send_ms = -1, .run_ms = 28000,
+			  .srv_set = {"net.ipv4.tcp_synack_retries=2"}};
+	check(&sc);
+}
+
+static void test_S4(void **state)
+{
+	struct scen sc = {.name = "S4", .backlog = 2, .delay_ms = 50, .accept_at_ms = -1,
+			  .send_bytes = 100, .late_send_ms = -1, .run_ms = 140000,};
+	check(&sc);
+}
 
 /* S5-short: silent clients outlive the forgotten requests; a write at 41 s draws RST */
 static void test_S5_short(void **state)
 {
 	struct scen sc = {.name = "S5-short", .backlog = 2, .delay_ms = 50, .accept_at_ms = -1,
-			  .late_send_ms = 40992.458, .run_ms = 45000, .skip = {NO_TLP_SKIP},
+			  .late_send_ms = 40992.458, .run_ms = 46000,
 			  .srv_set = {"net.ipv4.tcp_synack_retries=2"}};
 	check(&sc);
 }
@@ -624,8 +644,10 @@ static void test_S5_keepalive(void **state)
 {
 	struct scen sc = {.name = "S5-keepalive", .backlog = 2, .delay_ms = 50, .accept_at_ms = -1,
 			  .late_send_ms = 41016.952, .run_ms = 45000, .ka_idle = 10, .ka_intvl = 5,
-			  /* Linux counts an ACK that advances snd_una on its fast path as TCPHPAcks,
-			   * not TCPPureAcks; synq has no header prediction */
+			  /* the server's ACK of the late byte: Linux keeps advertising rcv_ssthresh
+			   * (its buffer is far larger), so the client takes the fast path (TCPHPAcks);
+			   * synq advertises its free space, one byte less, so the client counts a
+			   * TCPPureAck. A Linux-like rcv_ssthresh window is left for the congestion-control issue. */
 			  .skip = {"TcpExtTCPPureAcks"},
 			  .ka_cnt = 3, .srv_set = {"net.ipv4.tcp_synack_retries=2"}};
 	check(&sc);
@@ -673,6 +695,8 @@ int main(void)
 	    cmocka_unit_test(test_S1_prune),    cmocka_unit_test(test_S2),
 	    cmocka_unit_test(test_S3),          cmocka_unit_test(test_S5_short),
 	    cmocka_unit_test(test_S5_keepalive), cmocka_unit_test(test_S6),
+	    cmocka_unit_test(test_S3_data),     cmocka_unit_test(test_S4_short),
+	    cmocka_unit_test(test_S4),
 
 	    cmocka_unit_test(test_S6_short),    cmocka_unit_test(test_S6_classic),
 	    cmocka_unit_test(test_S6_accept),
