@@ -74,7 +74,9 @@ struct synq_event {
 	int err;            /* negative errno for SYNQ_EV_ERROR, 0 otherwise */
 	int state;          /* enum synq_tcp_state for SYNQ_EV_STATE */
 	int counter;        /* enum synq_counter for SYNQ_EV_DROP (-1 if none) */
-	const char *reason; /* static text naming the rule, e.g. "B27 accept queue full on final ACK" */
+	const char *code;   /* short reason, e.g. "accept_queue_full", "request_expired" ("" if none) */
+	const char *rule;   /* the SPEC rule it implements, e.g. "B27" ("" if none) */
+	const char *reason; /* human text, e.g. "final ACK while the accept queue is full (A > M)" */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	uint64_t now_ns;

@@ -171,8 +171,9 @@ static void req_drop(struct synq_stack *s, struct synq_req *r, const char *why)
 	s->req_live--;
 	if (why && s->cfg.on_event) {
 		struct synq_event ev = {.kind = SYNQ_EV_REQ_GONE, .fd = (int)sk_idx(s, l), .counter = -1,
-					.reason = why, .laddr = req_laddr(s, r), .raddr = r->saddr,
+					.laddr = req_laddr(s, r), .raddr = r->saddr,
 					.lport = l->lport, .rport = r->sport, .now_ns = s->now};
+		stack_why(s, &ev, why);
 		s->cfg.on_event(s->cfg.event_user, &ev);
 	}
 	r->flags = 0;
@@ -303,7 +304,7 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 {
 	/* B5 step 0: SYN to a broadcast/multicast destination */
 	if (g->daddr == 0xffffffffu || (g->daddr >> 28) == 0xe) {
-		listendrop(s, l, g, "B5 SYN to broadcast/multicast");
+		listendrop(s, l, g, "bad_destination|B5|SYN to a broadcast or multicast address");
 		return;
 	}
 	/* B5 step 2, B6: SYN queue full (or tcp_syncookies = 2): tcp_syn_flood_action() */
@@ -323,28 +324,29 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 				 "Possible SYN flooding on port %s:%u. %s.", wire_ip_str(g->daddr, ip),
 				 g->dport, want_cookie ? "Sending cookies" : "Dropping request");
 			stack_event(s, SYNQ_EV_LOG, (int)sk_idx(s, l), l, 0, s->msg);
+			/* (a "|" never occurs in the message, so it is plain text) */
 		}
 		if (!want_cookie) {
-			listendrop(s, l, g, "B6 SYN queue full (Q > M), cookies off");
+			listendrop(s, l, g, "syn_queue_full|B6|SYN queue full (Q > M) and tcp_syncookies=0");
 			return;
 		}
 	}
 	/* B5 step 3, B8: accept queue full at SYN time: silent drop, cookie or not */
 	if (acceptq_full(l)) {
-		listen_overflow(s, l, g, "B8 accept queue full (A > M) at SYN");
+		listen_overflow(s, l, g, "accept_queue_full|B8|SYN while the accept queue is full (A > M)");
 		return;
 	}
 	/* B5 step 4: allocate the request (a cookie SYN needs none) */
 	if (!want_cookie && s->req_free == NIL) {
 		cnt_inc(s, SYNQ_C_SYNQ_REQ_POOL_FULL);
-		listendrop(s, l, g, "B5 request pool exhausted");
+		listendrop(s, l, g, "no_memory|B5|request pool exhausted (net.synq.max_requests)");
 		return;
 	}
 	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers, only with
 	 * tcp_syncookies = 0 (no tcp_metrics yet, so no peer is proven) */
 	int64_t msb = s->cfg.tcp_max_syn_backlog;
 	if (!want_cookie && !tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2)) {
-		listendrop(s, l, g, "B9 tcp_max_syn_backlog last quarter");
+		listendrop(s, l, g, "max_syn_backlog|B9|last quarter of tcp_max_syn_backlog is kept for proven peers");
 		return;
 	}
 	if (want_cookie) {
@@ -372,9 +374,9 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	s->req_live++;
 	if (s->cfg.on_event) {
 		struct synq_event ev = {.kind = SYNQ_EV_REQ_NEW, .fd = (int)sk_idx(s, l), .counter = -1,
-					.reason = "B10 request created", .laddr = g->daddr,
-					.raddr = g->saddr, .lport = g->dport, .rport = g->sport,
-					.now_ns = s->now};
+					.laddr = g->daddr, .raddr = g->saddr, .lport = g->dport,
+					.rport = g->sport, .now_ns = s->now};
+		stack_why(s, &ev, "request_created|B10|SYN-ACK sent, request in the SYN queue");
 		s->cfg.on_event(s->cfg.event_user, &ev);
 	}
 	send_synack(s, l, r, NULL); /* a failed send leaves the request to its timer (B10, 6.x) */
@@ -395,15 +397,15 @@ void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_s
 		return;
 	}
 	if (g->flags & TCP_RST) {
-		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 RST at listener");
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "rst_at_listener|B31|RST at the listener");
 		return;
 	}
 	if (!(g->flags & TCP_SYN)) {
-		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 no SYN/ACK at listener");
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "no_request|B31|neither SYN nor ACK at the listener");
 		return;
 	}
 	if (g->flags & TCP_FIN) {
-		stack_drop(s, -1, g, (int)sk_idx(s, l), "B31 SYN|FIN at listener");
+		stack_drop(s, -1, g, (int)sk_idx(s, l), "syn_fin|B31|SYN with FIN at the listener");
 		return;
 	}
 	conn_request(s, l, g, tw_isn);
@@ -487,7 +489,7 @@ static int child_complete(struct synq_stack *s, struct synq_sock *l, const struc
 	l->aq_tail = sk_idx(s, c);
 	l->acc_len++;
 	tcp_sock_input(s, c, g);
-	stack_event(s, SYNQ_EV_ACCEPTABLE, (int)sk_idx(s, l), c, 0, "B26 child queued");
+	stack_event(s, SYNQ_EV_ACCEPTABLE, (int)sk_idx(s, l), c, 0, "child_queued|B26|handshake complete, child in the accept queue");
 	return 0;
 }
 
@@ -502,7 +504,7 @@ static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct sy
 		return 0; /* no cookie sent in the last 120 s: no check, no counter */
 	uint16_t mss = cookie_v4_check(s, g);
 	if (!mss) {
-		stack_drop(s, SYNQ_C_SYNCOOKIES_FAILED, g, fd, "B32 ACK is no valid cookie");
+		stack_drop(s, SYNQ_C_SYNCOOKIES_FAILED, g, fd, "bad_cookie|B32|ACK is not a valid cookie");
 		return 0;
 	}
 	cnt_inc(s, SYNQ_C_SYNCOOKIES_RECV);
@@ -512,7 +514,7 @@ static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct sy
 		tsecr -= stack_ts_off(s, g->daddr, g->saddr);
 	struct cookie_opts o;
 	if (!cookie_timestamp_decode(s, saw_ts, tsecr, &o)) {
-		stack_drop(s, -1, g, fd, "B35 cookie options no longer allowed");
+		stack_drop(s, -1, g, fd, "cookie_options|B35|the cookie's options are disabled now");
 		return 0;
 	}
 	/* cookie_tcp_reqsk_alloc(): the request the SYN would have made */
@@ -539,11 +541,11 @@ static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct sy
 	/* B36: the accept queue is checked before the child exists; a cookie ACK that overflows
 	 * is dropped silently, even with tcp_abort_on_overflow = 1 */
 	if (acceptq_full(l)) {
-		listen_overflow(s, l, g, "B36 cookie ACK, accept queue full (A > M)");
+		listen_overflow(s, l, g, "accept_queue_full|B36|cookie ACK while the accept queue is full (A > M)");
 		return 1;
 	}
 	if (child_complete(s, l, &r, g, NULL) < 0)
-		listendrop(s, l, g, "B36 no socket for the child");
+		listendrop(s, l, g, "no_memory|B36|no socket for the child");
 	return 1;
 }
 
@@ -615,11 +617,12 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	struct synq_sock *l = req_listener(s, r);
 	int fd = (int)sk_idx(s, l);
 	uint8_t flg = g->flags & (TCP_RST | TCP_SYN | TCP_ACK | TCP_FIN);
+	int overflow = 0;
 
 	/* tcp_v4_rcv NEW_SYN_RECV: listener no longer listening => drop the request, look up
 	 * again (B17, B43) */
 	if (l->state != SYNQ_TCP_LISTEN) {
-		req_drop(s, r, "B17 listener closed");
+		req_drop(s, r, "listener_closed|B17|the listener was closed");
 		return 1;
 	}
 
@@ -660,11 +663,11 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 		    !oow_limited(s, g, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV))
 			req_send_ack(s, l, r);
 		if (paws_reject)
-			stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "B21 PAWS reject on request");
+			stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "paws|B21|PAWS: TSval older than the request's ts_recent");
 		else if (tsecr_reject)
-			stack_drop(s, SYNQ_C_TSECR_REJECTED, g, fd, "B18 TSecr not a SYN-ACK TSval");
+			stack_drop(s, SYNQ_C_TSECR_REJECTED, g, fd, "bad_tsecr|B18|TSecr is none of the SYN-ACK TSvals");
 		else
-			stack_drop(s, -1, g, fd, "B21 out of window for request");
+			stack_drop(s, -1, g, fd, "out_of_window|B21|out of the request's window");
 		return 0;
 	}
 	/* in sequence, PAWS ok: remember TSval */
@@ -682,29 +685,30 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	}
 	/* B24: no ACK */
 	if (!(flg & TCP_ACK)) {
-		stack_drop(s, -1, g, fd, "B24 no ACK bit for request");
+		stack_drop(s, -1, g, fd, "no_ack|B24|no ACK bit");
 		return 0;
 	}
 	/* B25: TCP_DEFER_ACCEPT drops a bare ACK while n < D */
 	if (r->num_timeout < l->defer_accept && g->seq + seg_seqlen(g) == r->rcv_isn + 1) {
 		r->flags |= REQ_ACKED;
-		stack_drop(s, SYNQ_C_TCP_DEFER_ACCEPT_DROP, g, fd, "B25 TCP_DEFER_ACCEPT bare ACK");
+		stack_drop(s, SYNQ_C_TCP_DEFER_ACCEPT_DROP, g, fd, "defer_accept|B25|bare ACK under TCP_DEFER_ACCEPT");
 		return 0;
 	}
 	/* B26/B27: syn_recv_sock: the accept queue is checked before the child is created */
 	if (acceptq_full(l)) {
-		listen_overflow(s, l, g, "B27 accept queue full (A > M) on final ACK");
+		listen_overflow(s, l, g, "accept_queue_full|B27|final ACK while the accept queue is full (A > M)");
 		if (!s->cfg.tcp_abort_on_overflow) {
 			r->flags |= REQ_ACKED; /* B27: request and timer unchanged, nothing sent */
 			return 0;
 		}
+		overflow = 1;
 		goto embryonic_reset; /* B28 */
 	}
 	/* inet_csk_complete_hashdance(): request out of the SYN queue, child into the accept
 	 * queue, then the child processes the same segment (tcp_child_process) */
 	struct synq_req copy = *r;
 	if (child_complete(s, l, &copy, g, r) < 0)
-		listendrop(s, l, g, "B26 no socket for the child");
+		listendrop(s, l, g, "no_memory|B26|no socket for the child");
 	return 0;
 
 embryonic_reset:
@@ -712,7 +716,9 @@ embryonic_reset:
 	if (!(flg & TCP_RST))
 		tcp_send_reset_for(s, g);
 	cnt_inc(s, SYNQ_C_EMBRYONIC_RSTS);
-	req_drop(s, r, (g->flags & TCP_RST) ? "B23 RST for request" : "B23/B28 embryonic reset");
+	req_drop(s, r, overflow ? "abort_on_overflow|B28|accept queue full, tcp_abort_on_overflow=1: RST"
+		 : (g->flags & TCP_RST) ? "rst|B23|RST in window: request removed"
+					: "syn_in_window|B23|SYN in window: RST, request removed");
 	return 0;
 }
 
@@ -730,7 +736,7 @@ void req_timer_run(struct synq_stack *s, uint64_t now)
 		return;
 	struct synq_sock *l = req_listener(s, r);
 	if (l->state != SYNQ_TCP_LISTEN) { /* B17 */
-		req_drop(s, r, "B17 listener closed");
+		req_drop(s, r, "listener_closed|B17|the listener was closed");
 		return;
 	}
 	/* B13/B14: R = TCP_SYNCNT ?: tcp_synack_retries, reduced under SYN-queue pressure */
@@ -767,8 +773,8 @@ void req_timer_run(struct synq_stack *s, uint64_t now)
 		return;
 	}
 	/* B12: silent expiry, nothing sent */
-	req_drop(s, r, expire ? "B12 request expired (SYN-ACK retries exhausted)"
-			      : "B12 SYN-ACK retransmission failed");
+	req_drop(s, r, expire ? "request_expired|B12|SYN-ACK retries exhausted"
+			      : "synack_failed|B12|SYN-ACK retransmission failed");
 }
 
 /* ---- B43: closing a listener (inet_csk_listen_stop) ------------------------------------- */

@@ -196,13 +196,35 @@ int synq_counter_by_name(const synq_stack *s, const char *name, uint64_t *out)
 }
 
 /* ---- events ----------------------------------------------------------------------------- */
+/* Split a "code|rule|text" reason into the event (plain text: no code, no rule). Only runs when
+ * an event hook is set. */
+void stack_why(struct synq_stack *s, struct synq_event *ev, const char *why)
+{
+	s->why_code[0] = s->why_rule[0] = 0;
+	ev->code = s->why_code;
+	ev->rule = s->why_rule;
+	ev->reason = why ? why : "";
+	const char *a = why ? strchr(why, '|') : NULL;
+	const char *b = a ? strchr(a + 1, '|') : NULL;
+	if (!a || !b)
+		return;
+	size_t n = (size_t)(a - why), m = (size_t)(b - a - 1);
+	if (n < sizeof(s->why_code) && m < sizeof(s->why_rule)) {
+		memcpy(s->why_code, why, n);
+		s->why_code[n] = 0;
+		memcpy(s->why_rule, a + 1, m);
+		s->why_rule[m] = 0;
+		ev->reason = b + 1;
+	}
+}
+
 void stack_event(struct synq_stack *s, int kind, int fd, const struct synq_sock *sk, int err,
 		 const char *reason)
 {
 	if (!s->cfg.on_event)
 		return;
-	struct synq_event ev = {.kind = kind, .fd = fd, .err = err, .counter = -1, .reason = reason,
-				.now_ns = s->now};
+	struct synq_event ev = {.kind = kind, .fd = fd, .err = err, .counter = -1, .now_ns = s->now};
+	stack_why(s, &ev, reason);
 	if (sk) {
 		ev.state = sk->state;
 		ev.laddr = sk->laddr;
@@ -220,8 +242,8 @@ void stack_drop(struct synq_stack *s, int counter, const struct synq_seg *g, int
 		cnt_inc(s, counter);
 	if (!s->cfg.on_event)
 		return;
-	struct synq_event ev = {.kind = SYNQ_EV_DROP, .fd = fd, .counter = counter, .reason = reason,
-				.now_ns = s->now};
+	struct synq_event ev = {.kind = SYNQ_EV_DROP, .fd = fd, .counter = counter, .now_ns = s->now};
+	stack_why(s, &ev, reason);
 	if (g) {
 		ev.laddr = g->daddr;
 		ev.raddr = g->saddr;
@@ -323,7 +345,7 @@ int out_emit(struct synq_stack *s, struct synq_seg *g)
 		cnt_inc(s, SYNQ_C_TCP_OUT_RSTS);
 	return 0;
 full:
-	stack_drop(s, SYNQ_C_SYNQ_OUT_RING_DROPS, NULL, -1, "output ring full");
+	stack_drop(s, SYNQ_C_SYNQ_OUT_RING_DROPS, NULL, -1, "out_ring_full||output ring full (net.synq.out_ring_bytes)");
 	return -ENOBUFS;
 }
 
@@ -368,27 +390,27 @@ int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
 	case WIRE_OK:
 		break;
 	case WIRE_ERR_IP_HDR:
-		stack_drop(s, SYNQ_C_IP_IN_HDR_ERRORS, NULL, -1, "bad IPv4 header");
+		stack_drop(s, SYNQ_C_IP_IN_HDR_ERRORS, NULL, -1, "bad_ip_header||bad IPv4 header");
 		return -EBADMSG;
 	case WIRE_ERR_FRAGMENT:
-		stack_drop(s, SYNQ_C_IP_REASM_FAILS, NULL, -1, "IPv4 fragment (no reassembly)");
+		stack_drop(s, SYNQ_C_IP_REASM_FAILS, NULL, -1, "fragment||IPv4 fragment (no reassembly)");
 		return -EBADMSG;
 	case WIRE_ERR_PROTO:
 		if (len >= 20 && stack_is_local(s, wire_dec32(pkt + 16)))
-			stack_drop(s, SYNQ_C_IP_IN_UNKNOWN_PROTOS, NULL, -1, "not TCP");
+			stack_drop(s, SYNQ_C_IP_IN_UNKNOWN_PROTOS, NULL, -1, "not_tcp||not TCP");
 		else
-			stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, NULL, -1, "not addressed to the stack");
+			stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, NULL, -1, "not_local||not addressed to the stack");
 		return -EPROTONOSUPPORT;
 	case WIRE_ERR_TCP_HDR:
-		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad TCP header or options");
+		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad_tcp_header||bad TCP header or options");
 		return -EBADMSG;
 	case WIRE_ERR_TCP_CSUM:
 		cnt_inc(s, SYNQ_C_TCP_IN_CSUM_ERRORS);
-		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad TCP checksum");
+		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad_checksum||bad TCP checksum");
 		return -EBADMSG;
 	}
 	if (!stack_is_local(s, g.daddr)) {
-		stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, &g, -1, "not addressed to the stack");
+		stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, &g, -1, "not_local||not addressed to the stack");
 		return -EADDRNOTAVAIL;
 	}
 	cnt_inc(s, SYNQ_C_IP_IN_DELIVERS);

@@ -208,6 +208,7 @@ struct synq_stack {
 
 	struct out_ring out;
 	char msg[128]; /* text of the last SYNQ_EV_LOG event */
+	char why_code[32], why_rule[8]; /* the current event's code and rule (stack_why) */
 
 	/* memory accounting (synq_stack_memory) */
 	size_t mem_total;
@@ -220,8 +221,10 @@ struct synq_stack {
 static inline void cnt_inc(struct synq_stack *s, int id) { s->cnt[id]++; }
 void stack_event(struct synq_stack *s, int kind, int fd, const struct synq_sock *sk, int err,
 		 const char *reason);
+/* Reasons are "code|rule|text" literals, e.g. "accept_queue_full|B27|final ACK while ..." */
 void stack_drop(struct synq_stack *s, int counter, const struct synq_seg *g, int fd,
 		const char *reason);
+void stack_why(struct synq_stack *s, struct synq_event *ev, const char *why);
 /* Current tick for rate limits: ms + 1 so that 0 means "never" (tcp_jiffies32 stand-in). */
 static inline uint32_t stack_tick(const struct synq_stack *s) { return (uint32_t)(s->now / NS_PER_MS) + 1; }
 /* TCP timestamp clock (ms), before the per-connection offset */

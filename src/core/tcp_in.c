@@ -106,7 +106,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 			}
 			if (!(g->flags & TCP_RST))
 				tcp_send_reset_for(s, g);
-			stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT unacceptable ACK");
+			stack_drop(s, -1, g, fd_of(s, sk), "bad_ack||unacceptable ACK in SYN-SENT (RFC 9293 3.10.7.3)");
 			return;
 		}
 		if (g->flags & TCP_RST) {
@@ -114,7 +114,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 			return;
 		}
 		if (!(g->flags & TCP_SYN)) {
-			stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT ACK without SYN");
+			stack_drop(s, -1, g, fd_of(s, sk), "no_syn||ACK without SYN in SYN-SENT");
 			return;
 		}
 		/* SYN-ACK: established (B39: connect() succeeds even if the server overflows) */
@@ -153,7 +153,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		return;
 	}
 	if (g->flags & TCP_RST) {
-		stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT RST without ACK");
+		stack_drop(s, -1, g, fd_of(s, sk), "rst_no_ack||RST without ACK in SYN-SENT");
 		return;
 	}
 	if (g->flags & TCP_SYN) {
@@ -169,7 +169,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		tcp_send_syn(s, sk, 1);
 		return;
 	}
-	stack_drop(s, -1, g, fd_of(s, sk), "SYN-SENT segment without SYN");
+	stack_drop(s, -1, g, fd_of(s, sk), "no_syn||segment without SYN in SYN-SENT");
 }
 
 /* tcp_paws_discard(): TSval older than ts_recent (RFC 7323 5.3), unless ts_recent is older than
@@ -219,7 +219,7 @@ static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const str
 		return;
 	}
 	if (paws)
-		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd_of(s, sk), "PAWS reject in TIME-WAIT");
+		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd_of(s, sk), "paws||PAWS reject in TIME-WAIT");
 	if (!(g->flags & TCP_RST)) {
 		/* anything else (a retransmitted FIN, an old segment): re-ACK, rate limited unless
 		 * it carries data or FIN (tcp_timewait_check_oow_rate_limit), and restart the 60 s
@@ -324,7 +324,7 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 	if (paws_reject(s, sk, g)) {
 		if (g->flags & TCP_SYN)
 			goto syn_challenge;
-		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "PAWS reject");
+		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "paws||PAWS: TSval older than ts_recent (RFC 7323 5)");
 		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
 		return;
 	}
@@ -341,7 +341,7 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 			peer_reset(s, sk);
 			return;
 		}
-		stack_drop(s, -1, g, fd, "out of window");
+		stack_drop(s, -1, g, fd, "out_of_window||out of window (RFC 9293 3.10.7.4)");
 		return;
 	}
 	/* step 3: RST (RFC 5961 3.2): exact => reset, in window => challenge ACK */
@@ -351,7 +351,7 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 			return;
 		}
 		send_challenge_ack(s, sk);
-		stack_drop(s, -1, g, fd, "RFC 5961 RST in window, not exact");
+		stack_drop(s, -1, g, fd, "rst_in_window|B40|RST in window but not exact: challenge ACK (RFC 5961 3.2)");
 		return;
 	}
 	/* step 4: SYN in a synchronized state => challenge ACK (RFC 5961 4.2, B39) */
@@ -366,13 +366,13 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 			cnt_inc(s, SYNQ_C_TCP_IN_ERRS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_CHALLENGE);
 		send_challenge_ack(s, sk);
-		stack_drop(s, -1, g, fd, "B39 SYN in synchronized state: challenge ACK");
+		stack_drop(s, -1, g, fd, "syn_challenge|B39|SYN in a synchronized state: challenge ACK (RFC 5961 4.2)");
 		return;
 	}
 pass:
 	/* step 5: ACK */
 	if (!(g->flags & TCP_ACK)) {
-		stack_drop(s, -1, g, fd, "no ACK bit");
+		stack_drop(s, -1, g, fd, "no_ack||no ACK bit");
 		return;
 	}
 	if (sk->state == SYNQ_TCP_SYN_RECV) {
@@ -397,13 +397,13 @@ pass:
 			 * step 5) answer with a challenge ACK (RFC 9293 3.10.7.4: "send an ACK") */
 			if (sk->state != SYNQ_TCP_ESTABLISHED)
 				send_challenge_ack(s, sk);
-			stack_drop(s, -1, g, fd, "ACK of unsent data");
+			stack_drop(s, -1, g, fd, "ack_unsent||ACK of data not sent yet");
 			return;
 		}
 		if (seq_lt(g->ack, sk->snd_una - sk->max_window)) {
 			/* RFC 5961 5.2 blind data injection mitigation */
 			send_challenge_ack(s, sk);
-			stack_drop(s, -1, g, fd, "ACK too old: challenge ACK");
+			stack_drop(s, -1, g, fd, "ack_too_old||ACK older than the window: challenge ACK (RFC 5961 5.2)");
 			return;
 		}
 		ack_advance(s, sk, g);
@@ -485,7 +485,7 @@ pass:
 			return;
 		}
 		if (seq != sk->rcv_nxt) {
-			stack_drop(s, SYNQ_C_TCP_OFO_DROP, g, fd, "out of order (no reassembly yet)");
+			stack_drop(s, SYNQ_C_TCP_OFO_DROP, g, fd, "out_of_order||out of order (no reassembly yet)");
 			tcp_send_ack(s, sk);
 			return;
 		}
@@ -500,7 +500,7 @@ pass:
 			uint32_t take = len < room ? len : room;
 			take = ring_write(&sk->rx, data, take);
 			if (take < len)
-				stack_drop(s, SYNQ_C_TCP_RCVQ_DROP, g, fd, "receive buffer full");
+				stack_drop(s, SYNQ_C_TCP_RCVQ_DROP, g, fd, "rcvbuf_full||receive buffer full");
 			sk->rcv_nxt += take;
 			if (take && !(sk->flags & SK_ORPHAN))
 				stack_event(s, SYNQ_EV_READABLE, fd, sk, 0, NULL);

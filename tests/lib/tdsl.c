@@ -30,6 +30,12 @@ static void t_event(void *user, const struct synq_event *ev)
 	struct t_env *t = user;
 	if (ev->kind >= 0 && ev->kind < 16)
 		t->ev_count[ev->kind]++;
+	if (ev->kind == SYNQ_EV_DROP && ev->code && ev->code[0]) {
+		snprintf(t->last_drop_code, sizeof(t->last_drop_code), "%s", ev->code);
+		snprintf(t->last_drop_rule, sizeof(t->last_drop_rule), "%s", ev->rule);
+	}
+	if (ev->kind == SYNQ_EV_REQ_GONE)
+		snprintf(t->last_gone_code, sizeof(t->last_gone_code), "%s", ev->code);
 	if (ev->kind == SYNQ_EV_ERROR)
 		t->last_err = ev->err;
 }

@@ -57,6 +57,8 @@ struct t_env {
 	int n_flows;
 	/* events seen */
 	int ev_count[16];
+	char last_drop_code[32], last_drop_rule[8]; /* of the last SYNQ_EV_DROP with a code */
+	char last_gone_code[32];                     /* of the last SYNQ_EV_REQ_GONE */
 	int last_err; /* err of the last SYNQ_EV_ERROR */
 	/* the last segment T_EXPECT matched (raw bytes, for option-layout checks) */
 	uint8_t last_pkt[2200];

@@ -208,6 +208,7 @@ static void test_b12_synack_schedule(void **state)
 	assert_int_equal(synq_len(&t), 1);
 	T_NOTHING(&t, 63000);
 	assert_int_equal(synq_len(&t), 0);
+	assert_string_equal(t.last_gone_code, "request_expired");
 	assert_int_equal(T_COUNTER(&t, "TcpExtTCPTimeouts"), 6);
 	assert_int_equal(T_COUNTER(&t, "TcpExtTCPSynRetrans"), 5);
 	assert_int_equal(T_COUNTER(&t, "TcpRetransSegs"), 5);
@@ -283,6 +284,8 @@ static void test_b27_overflow_on_ack(void **state)
 	T_SEND(&t, 1050, .port = 40012, .flags = ".", .seq = 1, .ack = 1, .ts = 1, .tsval = 150);
 	T_NOTHING(&t, 1999);
 	assert_int_equal(T_COUNTER(&t, "TcpExtListenOverflows"), 1);
+	assert_string_equal(t.last_drop_code, "accept_queue_full"); /* the event says why */
+	assert_string_equal(t.last_drop_rule, "B27");
 	assert_int_equal(synq_len(&t), 1);
 	struct synq_req_info ri;
 	assert_int_equal(synq_requests(t.s, t.lfd, &ri, 1), 1);
