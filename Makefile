@@ -32,7 +32,7 @@ CORE_SRCS := $(sort $(wildcard src/core/*.c))
 DRV_SRCS := $(sort $(wildcard src/drivers/*.c))
 TOOL_SRCS := $(sort $(wildcard tools/synq/*.c))
 TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
-TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/state/test_*.c tests/scenario/test_*.c))
+TEST_SRCS := $(sort $(wildcard tests/unit/test_*.c tests/state/test_*.c tests/scenario/test_*.c tests/lab/test_*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
