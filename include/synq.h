@@ -122,6 +122,13 @@ struct synq_config {
 	int64_t sock_buf_bytes; /* net.synq.sock_buf_bytes = 65536: receive and send buffer per socket */
 	int64_t out_ring_bytes; /* net.synq.out_ring_bytes = 262144: packets waiting for synq_output */
 	int64_t mtu;            /* net.synq.mtu = 1500: advertised MSS = mtu - 40 */
+	int64_t timer_hz;       /* net.synq.timer_hz = 0: timers fire exactly at their deadline.
+	                           N (e.g. 250): as on Linux's timer wheel with HZ=N (jiffies counted
+	                           from time 0 of the caller's clock): a timer of d jiffies armed at
+	                           jiffy j fires at the next boundary of its wheel level's granularity
+	                           (8^L jiffies; L = 0 below 63 jiffies, 1 below 504, 2 below 4032, ...)
+	                           strictly after j + d, and timers due in the same slot fire
+	                           last-armed first. */
 
 	/* hooks (all optional except rand, which defaults to a fixed-seed generator) */
 	synq_rand_fn rand;

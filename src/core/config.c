@@ -72,6 +72,8 @@ static const struct knob knobs[] = {
 	SIZING("net.synq.out_ring_bytes", out_ring_bytes, CONFIG_OUT_RING_MIN, CONFIG_OUT_RING_MAX,
 	       262144),
 	SIZING("net.synq.mtu", mtu, CONFIG_MTU_MIN, CONFIG_MTU_MAX, 1500),
+	/* 0: timers fire at their exact deadlines; else Linux's timer wheel at this HZ */
+	SYSCTL("net.synq.timer_hz", timer_hz, 0, 1000, 0),
 	{"net.synq.local_addr", 0, 0, SYNQ_MAX_ADDRS, 0, KNOB_ADDR, 0},
 };
 

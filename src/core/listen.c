@@ -109,7 +109,7 @@ static void timer_unlink(struct synq_stack *s, struct synq_req *r)
  * the same expiry the newest goes first (timer-wheel hlist order, see synq_int.h). */
 static void timer_arm(struct synq_stack *s, struct synq_req *r)
 {
-	uint64_t at = s->now + req_delay(r);
+	uint64_t at = stack_timer_at(s, req_delay(r));
 	r->exp_lo = (uint32_t)at;
 	r->exp_hi = (uint32_t)(at >> 32);
 	struct fifo *f = &s->req_timers[req_class(r)];

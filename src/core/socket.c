@@ -358,7 +358,7 @@ int synq_close(synq_stack *s, int fd, uint64_t now_ns)
 	    sk->state == SYNQ_TCP_SYN_RECV) {
 		close_state(s, sk);
 	} else if (sk->state == SYNQ_TCP_FIN_WAIT2) {
-		sk->tw_at = s->now + (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S;
+		sk->tw_at = stack_timer_at(s, (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S);
 		sock_timer_update(s, sk);
 		/* __tcp_close(): tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) schedules a timewait sock,
 		 * TcpExtTW (__inet_twsk_schedule) */
@@ -438,7 +438,7 @@ int synq_setsockopt(synq_stack *s, int fd, int level, int name, const void *val,
 									: s->cfg.tcp_keepalive_time) *
 						NS_PER_S;
 				if (sk->ka_at < s->now + idle)
-					sk->ka_at = s->now + idle;
+					sk->ka_at = stack_timer_at(s, idle);
 				sock_timer_update(s, sk);
 			}
 			return 0;

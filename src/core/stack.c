@@ -305,6 +305,25 @@ uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr
 	return (uint32_t)siphash_4u32(saddr, daddr, 0, 0, &s->ts_key);
 }
 
+/* The timer wheel of kernel/time/timer.c (4.8+): LVL_CLK_SHIFT 3, LVL_BITS 6. A timer of d
+ * jiffies goes to level L, the first with d < LVL_START(L + 1) = 63 << 3L; calc_index() rounds
+ * its expiry up to the next multiple of the level's granularity 8^L, strictly after (so even a
+ * level-0 timer fires one jiffy late). The jiffies clock starts at the caller's time 0. */
+uint64_t stack_timer_at(const struct synq_stack *s, uint64_t delay_ns)
+{
+	if (!s->cfg.timer_hz)
+		return s->now + delay_ns;
+	uint64_t tick = NS_PER_S / (uint64_t)s->cfg.timer_hz;
+	uint64_t j = s->now / tick;
+	uint64_t d = (delay_ns + tick - 1) / tick; /* usecs_to_jiffies() rounds up */
+	unsigned lvl = 0;
+	while (lvl < 8 && d >= (63ull << (3 * lvl)))
+		lvl++;
+	unsigned shift = 3 * lvl;
+	uint64_t bucket = (((j + d) >> shift) + 1) << shift;
+	return bucket * tick;
+}
+
 /* ---- output ring ------------------------------------------------------------------------ */
 #define OUT_WRAP 0xffffu
 

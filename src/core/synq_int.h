@@ -238,6 +238,8 @@ uint32_t stack_isn(const struct synq_stack *s, uint32_t saddr, uint32_t daddr, u
 		   uint16_t dport);
 uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr);
 void stack_random(struct synq_stack *s, void *buf, size_t len);
+/* When a timer armed now with this delay fires: now + delay, or on the timer wheel (timer_hz) */
+uint64_t stack_timer_at(const struct synq_stack *s, uint64_t delay_ns);
 
 /* output: returns 0 or -ENOBUFS (out ring full: SynqOutRingDrops counted) */
 int out_emit(struct synq_stack *s, struct synq_seg *g);

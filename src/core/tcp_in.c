@@ -100,7 +100,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 			/* "Previous FIN/ACK or RST/ACK might be ignored": before any retransmission,
 			 * Linux resends the SYN after TCP_TIMEOUT_MIN (tcp_rcv_synsent_state_process) */
 			if (!sk->retransmits) {
-				sk->rtx_at = s->now + TCP_TIMEOUT_MIN_NS;
+				sk->rtx_at = stack_timer_at(s, TCP_TIMEOUT_MIN_NS);
 				sk->rtx_tlp = 0;
 				sock_timer_update(s, sk);
 			}
@@ -194,7 +194,7 @@ static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const str
 			tcp_done(s, sk, 0); /* TIME-WAIT assassination: tcp_rfc1337 = 0 */
 			return;
 		}
-		sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+		sk->tw_at = stack_timer_at(s, TCP_TIMEWAIT_NS);
 		sock_timer_update(s, sk);
 		if (sk->ts_ok && (g->opt.present & OPT_TS)) {
 			sk->ts_recent = g->opt.tsval;
@@ -225,7 +225,7 @@ static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const str
 		 * it carries data or FIN (tcp_timewait_check_oow_rate_limit), and restart the 60 s
 		 * unless it is an ACK-less SYN */
 		if (paws || (g->flags & TCP_ACK)) {
-			sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+			sk->tw_at = stack_timer_at(s, TCP_TIMEWAIT_NS);
 			sock_timer_update(s, sk);
 		}
 		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS); /* TCPACKSkippedTimeWait */
@@ -425,7 +425,7 @@ pass:
 		if (fin_acked(sk)) {
 			sock_set_state(s, sk, SYNQ_TCP_FIN_WAIT2);
 			if (sk->flags & SK_ORPHAN) { /* tcp_fin_timeout */
-				sk->tw_at = s->now + (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S;
+				sk->tw_at = stack_timer_at(s, (uint64_t)s->cfg.tcp_fin_timeout * NS_PER_S);
 				sock_timer_update(s, sk);
 				/* tcp_time_wait(sk, TCP_FIN_WAIT2, tmo) schedules a timewait sock:
 				 * TcpExtTW (__inet_twsk_schedule) */

@@ -285,7 +285,7 @@ static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, 
 
 void tcp_rearm_rto(struct synq_stack *s, struct synq_sock *sk)
 {
-	sk->rtx_at = s->now + sk->rto_ns;
+	sk->rtx_at = stack_timer_at(s, sk->rto_ns);
 	sk->rtx_tlp = 0;
 	sock_timer_update(s, sk);
 }
@@ -315,7 +315,7 @@ static int schedule_loss_probe(struct synq_stack *s, struct synq_sock *sk, int a
 		rto_delta = sk->rtx_at > s->now ? sk->rtx_at - s->now : 0;
 	if (rto_delta > 0 && rto_delta < timeout)
 		timeout = rto_delta;
-	sk->rtx_at = s->now + timeout;
+	sk->rtx_at = stack_timer_at(s, timeout);
 	sk->rtx_tlp = 1;
 	sock_timer_update(s, sk);
 	return 1;
@@ -503,7 +503,7 @@ static void retransmit_timer(struct synq_stack *s, struct synq_sock *sk)
 		if (left < when)
 			when = left;
 	}
-	sk->rtx_at = s->now + when;
+	sk->rtx_at = stack_timer_at(s, when);
 }
 
 /* keepalive_time_elapsed() / tcp_keepalive_timer() */
@@ -515,11 +515,11 @@ void tcp_set_keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 		sk->ka_at = TIME_NEVER;
 	} else {
 		uint64_t idle = (uint64_t)(sk->keepidle ? sk->keepidle : s->cfg.tcp_keepalive_time) * NS_PER_S;
-		sk->ka_at = sk->last_rcv + idle;
+		sk->ka_at = stack_timer_at(s, sk->last_rcv + idle > s->now ? sk->last_rcv + idle - s->now : 0);
 		if (sk->probes_out) {
 			uint64_t intvl = (uint64_t)(sk->keepintvl ? sk->keepintvl : s->cfg.tcp_keepalive_intvl) *
 					 NS_PER_S;
-			sk->ka_at = s->now + intvl;
+			sk->ka_at = stack_timer_at(s, intvl);
 		}
 	}
 	sock_timer_update(s, sk);
@@ -534,12 +534,12 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 	if (!(sk->flags & SK_KEEPALIVE))
 		return;
 	if (sk->snd_una != sk->snd_nxt || sk->tx.len) { /* packets out: the RTO handles it */
-		sk->ka_at = s->now + idle;
+		sk->ka_at = stack_timer_at(s, idle);
 		return;
 	}
 	uint64_t elapsed = s->now - sk->last_rcv;
 	if (elapsed < idle) {
-		sk->ka_at = sk->last_rcv + idle;
+		sk->ka_at = stack_timer_at(s, sk->last_rcv + idle > s->now ? sk->last_rcv + idle - s->now : 0);
 		return;
 	}
 	if ((sk->user_timeout_ms && elapsed >= (uint64_t)sk->user_timeout_ms * NS_PER_MS &&
@@ -558,7 +558,7 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 		sk->probes_out++;
 		cnt_inc(s, SYNQ_C_TCP_KEEPALIVE);
 	}
-	sk->ka_at = s->now + intvl;
+	sk->ka_at = stack_timer_at(s, intvl);
 }
 
 /* An orphan that reaches FIN-WAIT-2 becomes a timewait sock in the FIN_WAIT2 substate when
@@ -578,7 +578,7 @@ void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk)
 		cnt_inc(s, SYNQ_C_TW);
 	sock_set_state(s, sk, SYNQ_TCP_TIME_WAIT);
 	sk->rtx_at = sk->ka_at = TIME_NEVER;
-	sk->tw_at = s->now + TCP_TIMEWAIT_NS;
+	sk->tw_at = stack_timer_at(s, TCP_TIMEWAIT_NS);
 	sock_timer_update(s, sk);
 }
 

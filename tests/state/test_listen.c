@@ -216,6 +216,29 @@ static void test_b12_synack_schedule(void **state)
 	t_free(&t);
 }
 
+/* B12 with net.synq.timer_hz=250: the SYN-ACK timer on Linux's timer wheel (SPEC §7). The test
+ * clock starts at 1 s = jiffy 250: 250 + 250 j -> level 1 (8 j granules) -> jiffy 504 = +1016 ms;
+ * then +2016 ms (level 1), +4160 and +8192 ms (level 2, 64 j), +16128 ms (level 2), and the
+ * expiry +33024 ms later (level 3, 512 j): the gaps kernel-truth S1 shows (1015, 2016, 4032,
+ * 8192, 16128 ms; gone 33.8 s after the last SYN-ACK), exactly */
+static void test_b12_timer_wheel(void **state)
+{
+	const char *set[] = {"net.synq.timer_hz=250", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 5);
+	T_SEND(&t, 0, LSYN(40001));
+	T_EXPECT(&t, 0, SYNACK(40001));
+	uint64_t at[] = {1016, 3032, 7192, 15384, 31512};
+	for (int i = 0; i < 5; i++)
+		T_EXPECT(&t, at[i], SYNACK(40001));
+	T_NOTHING(&t, 64535);
+	assert_int_equal(synq_len(&t), 1);
+	T_NOTHING(&t, 64536);
+	assert_int_equal(synq_len(&t), 0);
+	t_free(&t);
+}
+
 /* B13: retry reduction under SYN-queue pressure (SPEC §6 case 9): M = 16, 12 requests never
  * ACKed: requests expire one by one at 7 s until Q = 8; the remaining 8 live to 63 s.
  * Timers due at the same instant fire last-armed first (Linux's timer-wheel hlist order,
@@ -596,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_b9_max_syn_backlog_quarter),
 	    cmocka_unit_test(test_b10_synack),
 	    cmocka_unit_test(test_b12_synack_schedule),
+	    cmocka_unit_test(test_b12_timer_wheel),
 	    cmocka_unit_test(test_b13_retry_reduction),
 	    cmocka_unit_test(test_b14_syncnt),
 	    cmocka_unit_test(test_b27_overflow_on_ack),
