@@ -207,9 +207,10 @@ static uint32_t req_window(const struct synq_stack *s, const struct synq_sock *l
 }
 
 /* tcp_v4_send_synack(): returns 0 when the segment was queued. cookie_ts: the TSval of a
- * cookie SYN-ACK before the offset (B35), NULL for a request's SYN-ACK. */
+ * cookie SYN-ACK before the offset (B35), NULL for a request's SYN-ACK; first: the request's
+ * first SYN-ACK, whose TSval is r->tsval_first. */
 static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r,
-		       const uint32_t *cookie_ts)
+		       const uint32_t *cookie_ts, int first)
 {
 	struct synq_seg g;
 	memset(&g, 0, sizeof(g));
@@ -229,22 +230,23 @@ static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_re
 		g.opt.present |= OPT_WSCALE;
 		g.opt.wscale = r->wscale >> 4;
 	}
-	uint32_t tsval = (cookie_ts ? *cookie_ts : stack_ts_ms(s)) + req_ts_off(s, r);
 	if (r->flags & REQ_TS) {
+		uint32_t tsval = first ? r->tsval_first /* computed by conn_request: one SipHash */
+				       : (cookie_ts ? *cookie_ts : stack_ts_ms(s)) + req_ts_off(s, r);
 		g.opt.present |= OPT_TS;
 		g.opt.tsval = tsval;
 		g.opt.tsecr = r->ts_recent;
 	}
 	int rc = out_emit(s, &g);
 	if (rc == 0 && (r->flags & REQ_TS))
-		r->tsval_last = tsval; /* snt_tsval_last (B18) */
+		r->tsval_last = g.opt.tsval; /* snt_tsval_last (B18) */
 	return rc;
 }
 
 /* tcp_rtx_synack(): TCPSynRetrans, RetransSegs, r++ on success */
 static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
 {
-	int rc = send_synack(s, l, r, NULL);
+	int rc = send_synack(s, l, r, NULL, 0);
 	if (rc == 0) {
 		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
@@ -295,7 +297,7 @@ static void cookie_synack(struct synq_stack *s, struct synq_sock *l, const struc
 	cookie_note_overflow(s, l); /* cookie_init_sequence(): tcp_synq_overflow() */
 	cnt_inc(s, SYNQ_C_SYNCOOKIES_SENT);
 	uint32_t ts = cookie_init_timestamp(s, r.flags & REQ_WS, r.wscale & 0xf, r.flags & REQ_SACK, 0);
-	send_synack(s, l, &r, &ts);
+	send_synack(s, l, &r, &ts, 0);
 }
 
 /* ---- B5-B10: SYN at a listener (tcp_conn_request) --------------------------------------- */
@@ -361,7 +363,9 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	openreq_init(s, l, g, r);
 	/* B5 step 6: ISN */
 	r->snt_isn = tw_isn ? tw_isn : stack_isn(s, g->daddr, g->saddr, g->dport, g->sport);
-	r->tsval_first = r->tsval_last = stack_ts_ms(s) + req_ts_off(s, r);
+	/* snt_tsval_first; without timestamps, the SYN-ACK's time (ms) for the first RTT sample */
+	r->tsval_first = r->tsval_last =
+	    stack_ts_ms(s) + ((r->flags & REQ_TS) ? req_ts_off(s, r) : 0);
 	r->tprev = r->tnext = NIL;
 
 	/* B10, B51: hash and arm the timer (Q++, Y++), THEN send the SYN-ACK */
@@ -379,7 +383,7 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 		stack_why(s, &ev, "request_created|B10|SYN-ACK sent, request in the SYN queue");
 		s->cfg.on_event(s->cfg.event_user, &ev);
 	}
-	send_synack(s, l, r, NULL); /* a failed send leaves the request to its timer (B10, 6.x) */
+	send_synack(s, l, r, NULL, 1); /* a failed send leaves the request to its timer (B10, 6.x) */
 }
 
 static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g);
@@ -460,7 +464,8 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	if (c->ts_ok && (g->opt.present & OPT_TS) && g->opt.tsecr)
 		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - g->opt.tsecr) * NS_PER_MS;
 	else if (!r->num_retrans && !(r->flags & REQ_COOKIE))
-		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + c->ts_off - r->tsval_first) * NS_PER_MS;
+		rtt = (uint64_t)(uint32_t)(stack_ts_ms(s) + (c->ts_ok ? c->ts_off : 0) -
+					   r->tsval_first) * NS_PER_MS;
 	if (rtt || (r->num_retrans == 0 && !(r->flags & REQ_COOKIE)))
 		tcp_rtt_sample(s, c, rtt);
 	cnt_inc(s, SYNQ_C_TCP_PASSIVE_OPENS);
