@@ -87,7 +87,7 @@ tests: all $(TEST_BINS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/synq demo
+	$(BUILD)/synq lab
 
 # The whole suite, twice: plain, then ASan+UBSan. scripts/run-tests.sh prints the cmocka
 # summaries and the final "N passed, N failed" line.

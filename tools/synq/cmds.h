@@ -1,5 +1,5 @@
 /* Subcommands of the synq CLI: int cmd_NAME(int argc, char **argv), argv[0] = NAME. */
 #ifndef SYNQ_TOOLS_CMDS_H
 #define SYNQ_TOOLS_CMDS_H
-int cmd_demo(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 #endif

@@ -14,7 +14,7 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-    {"demo", cmd_demo, "run the listen-queue overflow experiment on the virtual network"},
+    {"lab", cmd_lab, "the listen-queue experiments in virtual time (ladder, JSON, pcap, SVG)"},
 };
 
 static void usage(FILE *f)

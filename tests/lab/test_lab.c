@@ -1,0 +1,428 @@
+/*
+ * test_lab.c — every `synq lab` experiment, run in-process with its defaults, against the
+ * kernel's recording of the same setup (tests/scenario/kernel/<S>.golden, extracted from
+ * ../shared/kernel-truth), as tests/scenario/test_kernel_truth.c compares its scenarios:
+ *
+ *   per client (the k-th client to send a SYN in the recording is ck): the server's packets in
+ *   order (flags, relative seq/ack, length) and their times relative to the client's first SYN
+ *   reaching the server; the number of SYNs the client sent and the time of the last one; the
+ *   errnos its application saw (read/connect errors, the write after them) and when; the server's
+ *   and the client host's counters; the number of accept()s.
+ *
+ * Kernel timers run late on the timer wheel (SPEC §7), synq's are exact: a kernel time may be
+ * later than synq's by 4.5 % + 70 ms and earlier by at most 15 ms.
+ * Also: option parsing (errors, presets), the JSON renderer's shape, the ladder's width.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synq.h"
+#include "drivers/lab.h"
+
+#define MAXP 512
+
+/* ---- the golden files (as tests/scenario/test_kernel_truth.c reads them) ----------------------- */
+struct gpkt {
+	double t;
+	int cs; /* 1: C>S */
+	int port;
+	char flags[8];
+	long seq, ack; /* ack -1: none */
+	long len;
+};
+
+struct golden {
+	struct gpkt p[MAXP];
+	int np;
+	struct {
+		char side[4];
+		char name[48];
+		long v;
+	} c[64];
+	int nc;
+	char ev[64][160];
+	double ev_t[64];
+	int nev;
+	int port_of[LAB_MAX_CLIENTS + 1]; /* ck -> the recording's client port (by first SYN) */
+	int nclients;
+};
+
+static void load(struct golden *g, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "tests/scenario/kernel/%s.golden", name);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot open %s (run the tests from the repository root)", path);
+	memset(g, 0, sizeof(*g));
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		struct gpkt *p = &g->p[g->np];
+		char dir[8], ack[16];
+		if (!strncmp(line, "pkt ", 4) && g->np < MAXP) {
+			if (sscanf(line + 4, "%lf %7s %d %7s %ld %15s %ld", &p->t, dir, &p->port, p->flags,
+				   &p->seq, ack, &p->len) == 7) {
+				p->cs = !strcmp(dir, "C>S");
+				p->ack = strcmp(ack, "-") ? atol(ack) : -1;
+				g->np++;
+			}
+		} else if (!strncmp(line, "ctr ", 4) && g->nc < 64) {
+			if (sscanf(line + 4, "%3s %47s %ld", g->c[g->nc].side, g->c[g->nc].name,
+				   &g->c[g->nc].v) == 3)
+				g->nc++;
+		} else if (!strncmp(line, "ev ", 3) && g->nev < 64) {
+			int n = 0;
+			if (sscanf(line + 3, "%lf %n", &g->ev_t[g->nev], &n) == 1) {
+				snprintf(g->ev[g->nev], sizeof(g->ev[0]), "%s", line + 3 + n);
+				g->nev++;
+			}
+		}
+	}
+	fclose(f);
+	assert_true(g->np > 0);
+	for (int i = 0; i < g->np; i++) {
+		const struct gpkt *p = &g->p[i];
+		if (!p->cs || strcmp(p->flags, "S"))
+			continue;
+		int seen = 0;
+		for (int k = 1; k <= g->nclients; k++)
+			seen |= g->port_of[k] == p->port;
+		if (!seen && g->nclients < LAB_MAX_CLIENTS)
+			g->port_of[++g->nclients] = p->port;
+	}
+}
+
+/* ---- comparison ---------------------------------------------------------------------------------- */
+static int late_ok(double kernel_rel, double synq_rel)
+{
+	double d = kernel_rel - synq_rel;
+	return d >= -15.0 && d <= 0.045 * synq_rel + 70.0;
+}
+
+/* flags as a set: ".P" and "P." are the same segment */
+static int same_flags(const char *a, const char *b)
+{
+	if (strlen(a) != strlen(b))
+		return 0;
+	for (; *a; a++)
+		if (!strchr(b, *a))
+			return 0;
+	return 1;
+}
+
+static double g_first_syn(const struct golden *g, int port)
+{
+	for (int i = 0; i < g->np; i++)
+		if (g->p[i].port == port && g->p[i].cs && !strcmp(g->p[i].flags, "S"))
+			return g->p[i].t;
+	return -1;
+}
+
+/* the time the client's first SYN reached the server, ms since the run began */
+static double l_first_syn(const struct lab_result *r, int k)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lab_rec *e = &r->rec[i];
+		if (e->kind == LAB_PKT && e->from == k && !strcmp(e->flags, "S") && !e->lost)
+			return (double)e->arr_ns / 1e6;
+	}
+	return -1;
+}
+
+static int skipped(const char *const *skip, const char *name)
+{
+	for (; skip && *skip; skip++)
+		if (!strcmp(*skip, name))
+			return 1;
+	return 0;
+}
+
+static void compare(const char *exp, const struct golden *g, const struct lab_result *r,
+		    const char *const *skip)
+{
+	int errors = 0;
+	char msg[4096];
+	size_t m = 0;
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		errors++;                                                                          \
+		if (m < sizeof(msg) - 200)                                                         \
+			m += (size_t)snprintf(msg + m, sizeof(msg) - m, __VA_ARGS__);              \
+	} while (0)
+	if (g->nclients != r->n_clients)
+		FAIL("  kernel had %d clients, the lab %d\n", g->nclients, r->n_clients);
+	int n = g->nclients < r->n_clients ? g->nclients : r->n_clients;
+	for (int k = 1; k <= n; k++) {
+		int port = g->port_of[k];
+		double k0 = g_first_syn(g, port), s0 = l_first_syn(r, k);
+		/* the server's packets, in order */
+		int ki = 0;
+		size_t si = 0;
+		for (;;) {
+			while (ki < g->np && (g->p[ki].port != port || g->p[ki].cs))
+				ki++;
+			while (si < r->n && (r->rec[si].kind != LAB_PKT || r->rec[si].conn != k ||
+					     r->rec[si].from != 0))
+				si++;
+			if (ki >= g->np && si >= r->n)
+				break;
+			if (ki >= g->np) {
+				FAIL("  c%d: the lab has an extra S>C [%s] at +%.1f ms\n", k, r->rec[si].flags,
+				     (double)r->rec[si].t_ns / 1e6 - s0);
+				break;
+			}
+			if (si >= r->n) {
+				FAIL("  c%d: the kernel has an extra S>C [%s] at +%.1f ms\n", k, g->p[ki].flags,
+				     g->p[ki].t - k0);
+				break;
+			}
+			const struct gpkt *kp = &g->p[ki];
+			const struct lab_rec *sp = &r->rec[si];
+			long sack = sp->has_ack ? (long)sp->ack : -1;
+			double st = (double)sp->t_ns / 1e6 - s0;
+			if (!same_flags(kp->flags, sp->flags) || kp->seq != (long)sp->seq || kp->ack != sack ||
+			    kp->len != (long)sp->len)
+				FAIL("  c%d S>C kernel [%s] %ld/%ld len %ld, lab [%s] %u/%ld len %u\n", k,
+				     kp->flags, kp->seq, kp->ack, kp->len, sp->flags, sp->seq, sack, sp->len);
+			else if (!late_ok(kp->t - k0, st))
+				FAIL("  c%d S>C [%s] kernel at +%.1f ms, lab at +%.1f ms\n", k, kp->flags,
+				     kp->t - k0, st);
+			ki++;
+			si++;
+		}
+		/* the client's SYNs */
+		int ksyn = 0, ssyn = 0;
+		double klast = 0, slast = 0;
+		for (int i = 0; i < g->np; i++)
+			if (g->p[i].port == port && g->p[i].cs && !strcmp(g->p[i].flags, "S")) {
+				ksyn++;
+				klast = g->p[i].t - k0;
+			}
+		for (size_t i = 0; i < r->n; i++) {
+			const struct lab_rec *e = &r->rec[i];
+			if (e->kind == LAB_PKT && e->from == k && !strcmp(e->flags, "S") && !e->lost) {
+				ssyn++;
+				slast = (double)e->arr_ns / 1e6 - s0;
+			}
+		}
+		if (ksyn != ssyn)
+			FAIL("  c%d: the kernel's client sent %d SYNs, the lab's %d\n", k, ksyn, ssyn);
+		else if (!late_ok(klast, slast))
+			FAIL("  c%d: last SYN kernel +%.1f ms, lab +%.1f ms\n", k, klast, slast);
+
+		/* the errnos the application saw, in order: the recording's READ_ERR / CONNECT_FAIL /
+		 * SEND_AFTER_ERR against the lab's failed read / connect / write */
+		int kerr[8], nk = 0, serr[8], ns = 0;
+		double kt[8], st[8];
+		char kcall[8][16], scall[8][16];
+		for (int i = 0; i < g->nev && nk < 8; i++) {
+			const char *lp = strstr(g->ev[i], "lport=");
+			const char *ep = strstr(g->ev[i], "errno=");
+			if (!lp || atoi(lp + 6) != port || !ep)
+				continue;
+			const char *call = !strncmp(g->ev[i], "READ_ERR", 8)	     ? "read"
+					   : !strncmp(g->ev[i], "CONNECT_FAIL", 12)   ? "connect"
+					   : !strncmp(g->ev[i], "SEND_AFTER_ERR", 14) ? "write"
+										      : NULL;
+			if (!call)
+				continue;
+			snprintf(kcall[nk], sizeof(kcall[nk]), "%s", call);
+			kerr[nk] = atoi(ep + 6);
+			kt[nk++] = g->ev_t[i] - k0;
+		}
+		for (size_t i = 0; i < r->n && ns < 8; i++) {
+			const struct lab_rec *e = &r->rec[i];
+			if (e->kind != LAB_APP || e->at != k || !e->err || e->err == EINPROGRESS ||
+			    e->err == EAGAIN)
+				continue;
+			snprintf(scall[ns], sizeof(scall[ns]), "%s", e->call);
+			serr[ns] = e->err;
+			st[ns++] = (double)e->t_ns / 1e6 - s0;
+		}
+		if (nk != ns)
+			FAIL("  c%d: the kernel's application saw %d errors, the lab's %d\n", k, nk, ns);
+		for (int i = 0; i < nk && i < ns; i++) {
+			if (strcmp(kcall[i], scall[i]) || kerr[i] != serr[i])
+				FAIL("  c%d: kernel %s() errno %d, lab %s() errno %d\n", k, kcall[i], kerr[i],
+				     scall[i], serr[i]);
+			else if (!late_ok(kt[i], st[i]))
+				FAIL("  c%d: %s() errno %d kernel at +%.1f ms, lab at +%.1f ms\n", k,
+				     kcall[i], kerr[i], kt[i], st[i]);
+		}
+	}
+	/* counters */
+	for (int i = 0; i < g->nc; i++) {
+		if (skipped(skip, g->c[i].name))
+			continue;
+		int id = synq_counter_id(g->c[i].name);
+		if (id < 0)
+			continue;
+		uint64_t v = !strcmp(g->c[i].side, "srv") ? r->srv_ctr[id] : r->cli_ctr[id];
+		if ((long)v != g->c[i].v)
+			FAIL("  %s %s: kernel %ld, lab %llu\n", g->c[i].side, g->c[i].name, g->c[i].v,
+			     (unsigned long long)v);
+	}
+	int kacc = 0;
+	for (int i = 0; i < g->nev; i++)
+		if (!strncmp(g->ev[i], "ACCEPTED", 8))
+			kacc++;
+	if (kacc != r->accepted)
+		FAIL("  the kernel's server accepted %d connections, the lab's %d\n", kacc, r->accepted);
+	if (errors)
+		fail_msg("synq lab %s: %d differences from the kernel:\n%s", exp, errors, msg);
+}
+
+static void check(const char *exp, const char *golden, const char *const *skip)
+{
+	static struct golden g;
+	struct lab_params p;
+	struct lab_result r;
+	assert_int_equal(lab_preset(&p, exp), 0);
+	load(&g, golden);
+	assert_int_equal(lab_run(&p, &r), 0);
+	compare(exp, &g, &r, skip);
+	lab_result_free(&r);
+}
+
+static void test_overflow(void **state) { check("overflow", "S1", NULL); }
+static void test_abort(void **state) { check("abort", "S2", NULL); }
+static void test_late_accept(void **state) { check("late-accept", "S3", NULL); }
+static void test_data_after_expiry(void **state) { check("data-after-expiry", "S4", NULL); }
+static void test_silent_client(void **state) { check("silent-client", "S5-short", NULL); }
+/* the S6 harness read its counter baseline after the fill clients had connected */
+static void test_syn_drop(void **state)
+{
+	static const char *const skip[] = {"TcpPassiveOpens", "TcpActiveOpens", "TcpExtTCPPureAcks",
+					   NULL};
+	check("syn-drop", "S6", skip);
+}
+
+/* ---- options ------------------------------------------------------------------------------------- */
+static int parse(struct lab_params *p, char *err, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, err);
+	argv[argc++] = "lab";
+	for (char *a; argc < 31 && (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	return lab_parse(p, argc, argv, err, 256);
+}
+
+static void test_options(void **state)
+{
+	struct lab_params p;
+	char err[256];
+	assert_int_equal(parse(&p, err, NULL), 0);
+	assert_string_equal(p.experiment, "overflow");
+	assert_int_equal(p.backlog, 2);
+	assert_int_equal(parse(&p, err, "--json", "syn-drop", "--backlog", "5", NULL), 0);
+	assert_string_equal(p.experiment, "syn-drop");
+	assert_int_equal(p.backlog, 5);
+	assert_int_equal(p.fill, 3);
+	assert_int_equal(p.json, 1);
+	assert_int_equal(parse(&p, err, "--accept=every:2", "--send", "10@1.5", "--loss", "s2c:0x4",
+			       "--set", "net.ipv4.tcp_synack_retries=2", NULL),
+			 0);
+	assert_int_equal(p.accept_mode, LAB_ACCEPT_EVERY);
+	assert_int_equal(p.send_bytes, 10);
+	assert_true(p.loss_s2c == 4);
+	assert_int_equal(p.n_srv_set, 1);
+	assert_int_equal(parse(&p, err, "--help", NULL), 1);
+	assert_int_equal(parse(&p, err, "--list", NULL), 2);
+	static const char *const bad[][3] = {
+	    {"nosuch", NULL, NULL},	      {"--nosuch", NULL, NULL},	    {"--backlog", "x", NULL},
+	    {"--fill", "-1", NULL},	      {"--accept", "sometimes", NULL}, {"--send", "100", NULL},
+	    {"--set", "net.ipv4.nosuch=1", NULL}, {"--set", "net.ipv4.tcp_synack_retries=x", NULL},
+	    {"--kernel", "3.10", NULL},	      {"--kernel-timers", NULL, NULL}, {"flood", NULL, NULL},
+	    {"overflow", "abort", NULL},       {"--duration", "0", NULL},
+	    {"--rtt", NULL, NULL},	      {"-x", NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse(&p, err, bad[i][0], bad[i][1], bad[i][2], NULL);
+		if (rc != -EINVAL || !err[0] || strchr(err, '\n'))
+			fail_msg("%s %s: rc %d, message '%s'", bad[i][0], bad[i][1] ? bad[i][1] : "", rc,
+				 err);
+	}
+	assert_int_equal(parse(&p, err, "--fill", "0", "--burst", "0", NULL), -EINVAL);
+	assert_int_equal(parse(&p, err, "--kernel", "3.10", NULL), -EINVAL);
+	assert_non_null(strstr(err, "not supported yet"));
+}
+
+/* ---- renderers ----------------------------------------------------------------------------------- */
+static void test_json_and_ladder(void **state)
+{
+	struct lab_params p;
+	struct lab_result r;
+	assert_int_equal(lab_preset(&p, "overflow"), 0);
+	assert_int_equal(lab_run(&p, &r), 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(lab_json(&r, f), 0);
+	fclose(f);
+	/* the B27 drops, the cookie, the expiries, the counters last */
+	assert_non_null(strstr(buf, "\"ev\":\"drop\",\"at\":\"server\",\"conn\":\"c4\",\"reason\":"
+				    "\"accept_queue_full\",\"rule\":\"B27\""));
+	assert_non_null(strstr(buf, "\"reason\":\"request_expired\",\"rule\":\"B12\""));
+	assert_non_null(strstr(buf, "\"reason\":\"syn_cookie\""));
+	assert_non_null(strstr(buf, "\"ev\":\"pkt\",\"from\":\"server\",\"to\":\"c3\",\"conn\":\"c3\","
+				    "\"flags\":\"S.\",\"seq\":0,\"ack\":1,\"len\":0"));
+	assert_non_null(strstr(buf, "{\"t_us\":0,\"ev\":\"queue\",\"recvq\":0,\"sendq\":2,\"synq\":0}"));
+	const char *last = strstr(buf, "\"ev\":\"counters\",\"at\":\"server\"");
+	assert_non_null(last);
+	assert_non_null(strstr(last, "\"TcpExtListenOverflows\":13"));
+	/* one object per line, braces balanced */
+	int depth = 0, lines = 0;
+	for (char *c = buf; *c; c++) {
+		depth += *c == '{';
+		depth -= *c == '}';
+		if (*c == '\n') {
+			assert_int_equal(depth, 0);
+			lines++;
+		}
+	}
+	assert_true(lines > 50);
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(lab_ladder(&r, f, 100), 0);
+	fclose(f);
+	/* every line fits 100 columns (UTF-8 characters, not bytes) */
+	int col = 0;
+	for (unsigned char *c = (unsigned char *)buf; *c; c++) {
+		if (*c == '\n') {
+			if (col > 100)
+				fail_msg("a ladder line is %d columns wide", col);
+			col = 0;
+		} else if ((*c & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	assert_non_null(strstr(buf, "B27"));
+	assert_non_null(strstr(buf, "ListenOverflows+1 ListenDrops+1"));
+	free(buf);
+	lab_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_overflow),	     cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_late_accept),	     cmocka_unit_test(test_data_after_expiry),
+	    cmocka_unit_test(test_silent_client),    cmocka_unit_test(test_syn_drop),
+	    cmocka_unit_test(test_options),	     cmocka_unit_test(test_json_and_ladder),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
