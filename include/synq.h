@@ -63,6 +63,9 @@ enum synq_event_kind {
 	SYNQ_EV_REQ_GONE,      /* a request left the SYN queue without a child (expired, reset, aborted) */
 	SYNQ_EV_DROP,          /* a packet was dropped or rejected; counter names why */
 	SYNQ_EV_STATE,         /* fd changed TCP state (state = new state) */
+	SYNQ_EV_DECISION,      /* the listener acted without dropping: a SYN cookie sent (syn_cookie,
+	                          B6), a SYN-ACK retransmitted (synack_rtx, B12 / dup_syn, B19),
+	                          an RST sent for a stray segment (rst_no_request, B30) */
 	SYNQ_EV_LOG,           /* a line the kernel would log (reason), e.g. B7's
 	                          "Possible SYN flooding on port 10.0.0.1:80. Sending cookies." */
 };
@@ -82,7 +85,10 @@ struct synq_event {
 	uint64_t now_ns;
 };
 
-/** Called synchronously when something happens. Must not call back into the stack. */
+/** Called synchronously when something happens. It may read the stack (synq_sock_info,
+ *  synq_requests, synq_poll, synq_counter*, synq_next_deadline) but must not change it: no
+ *  input, output, timer or socket call. A SYNQ_EV_DROP whose counter is TcpExtListenOverflows
+ *  also moved TcpExtListenDrops (the kernel bumps both for one overflow). */
 typedef void (*synq_event_fn)(void *user, const struct synq_event *ev);
 
 /* ------------------------------------------------------------------------------------------ */

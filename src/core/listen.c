@@ -39,12 +39,41 @@ static void listendrop(struct synq_stack *s, struct synq_sock *l, const struct s
 	stack_drop(s, SYNQ_C_LISTEN_DROPS, g, (int)sk_idx(s, l), why);
 }
 
+/* ListenOverflows + ListenDrops for one decision: one event (counter ListenOverflows) */
 static void listen_overflow(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
 			    const char *why)
 {
 	l->overflows++;
+	l->drops++;
+	cnt_inc(s, SYNQ_C_LISTEN_DROPS);
 	stack_drop(s, SYNQ_C_LISTEN_OVERFLOWS, g, (int)sk_idx(s, l), why);
-	listendrop(s, l, g, why);
+}
+
+/* a SYNQ_EV_DECISION about segment g (the client's) */
+static void decision(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+		     int counter, const char *why)
+{
+	if (!s->cfg.on_event)
+		return;
+	struct synq_event ev = {.kind = SYNQ_EV_DECISION, .fd = (int)sk_idx(s, l),
+				.counter = counter, .laddr = g->daddr, .raddr = g->saddr,
+				.lport = g->dport, .rport = g->sport, .now_ns = s->now};
+	stack_why(s, &ev, why);
+	s->cfg.on_event(s->cfg.event_user, &ev);
+}
+
+/* the same for a request's SYN-ACK */
+static void req_decision(struct synq_stack *s, struct synq_sock *l, const struct synq_req *r,
+			 int counter, const char *why)
+{
+	if (!s->cfg.on_event)
+		return;
+	struct synq_event ev = {.kind = SYNQ_EV_DECISION, .fd = (int)sk_idx(s, l),
+				.counter = counter, .laddr = s->cfg.local_addrs[r->laddr],
+				.raddr = r->saddr, .lport = l->lport, .rport = r->sport,
+				.now_ns = s->now};
+	stack_why(s, &ev, why);
+	s->cfg.on_event(s->cfg.event_user, &ev);
 }
 
 /* B3: sk_acceptq_is_full() is A > M: the queue holds M + 1 children */
@@ -244,10 +273,12 @@ static int send_synack(struct synq_stack *s, struct synq_sock *l, struct synq_re
 }
 
 /* tcp_rtx_synack(): TCPSynRetrans, RetransSegs, r++ on success */
-static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r)
+static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req *r,
+		      const char *why)
 {
 	int rc = send_synack(s, l, r, NULL, 0);
 	if (rc == 0) {
+		req_decision(s, l, r, SYNQ_C_TCP_SYN_RETRANS, why);
 		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
 		if (r->num_retrans < 255)
@@ -297,6 +328,8 @@ static void cookie_synack(struct synq_stack *s, struct synq_sock *l, const struc
 	cookie_note_overflow(s, l); /* cookie_init_sequence(): tcp_synq_overflow() */
 	cnt_inc(s, SYNQ_C_SYNCOOKIES_SENT);
 	uint32_t ts = cookie_init_timestamp(s, r.flags & REQ_WS, r.wscale & 0xf, r.flags & REQ_SACK, 0);
+	decision(s, l, g, SYNQ_C_SYNCOOKIES_SENT,
+		 "syn_cookie|B6|SYN queue full (Q > M): SYN cookie sent, nothing stored");
 	send_synack(s, l, &r, &ts, 0);
 }
 
@@ -397,6 +430,8 @@ void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_s
 	if (g->flags & TCP_ACK) {
 		if (s->cfg.tcp_syncookies && !(g->flags & (TCP_RST | TCP_SYN)) && cookie_ack(s, l, g))
 			return;
+		decision(s, l, g, SYNQ_C_TCP_OUT_RSTS,
+			 "rst_no_request|B30|ACK with no request at the listener: RST seq = SEG.ACK");
 		tcp_send_reset_for(s, g);
 		return;
 	}
@@ -647,7 +682,7 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	if (g->seq == r->rcv_isn && (g->flags & (TCP_RST | TCP_SYN | TCP_ACK)) == TCP_SYN &&
 	    !paws_reject) {
 		if (!stack_rate_limited(s, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV) &&
-		    rtx_synack(s, l, r) == 0) {
+		    rtx_synack(s, l, r, "dup_syn|B19|retransmitted SYN: SYN-ACK again") == 0) {
 			/* mod_timer_pending(now + reqsk_timeout), n unchanged */
 			timer_unlink(s, r);
 			timer_arm(s, r);
@@ -701,7 +736,7 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	}
 	/* B26/B27: syn_recv_sock: the accept queue is checked before the child is created */
 	if (acceptq_full(l)) {
-		listen_overflow(s, l, g, "accept_queue_full|B27|final ACK while the accept queue is full (A > M)");
+		listen_overflow(s, l, g, "accept_queue_full|B27|the request's ACK meets a full accept queue (A > M): no child");
 		if (!s->cfg.tcp_abort_on_overflow) {
 			r->flags |= REQ_ACKED; /* B27: request and timer unchanged, nothing sent */
 			return 0;
@@ -768,7 +803,9 @@ void req_timer_run(struct synq_stack *s, uint64_t now)
 		resend = !acked || r->num_timeout >= l->defer_accept - 1;
 	}
 	cnt_inc(s, SYNQ_C_TCP_TIMEOUTS); /* tcp_syn_ack_timeout(): every firing */
-	if (!expire && (!resend || rtx_synack(s, l, r) == 0 || acked)) {
+	if (!expire &&
+	    (!resend || rtx_synack(s, l, r, "synack_rtx|B12|SYN-ACK timer: retransmission") == 0 ||
+	     acked)) {
 		timer_unlink(s, r);
 		if (r->num_timeout++ == 0)
 			l->young--;
