@@ -49,31 +49,24 @@ static void listen_overflow(struct synq_stack *s, struct synq_sock *l, const str
 	stack_drop(s, SYNQ_C_LISTEN_OVERFLOWS, g, (int)sk_idx(s, l), why);
 }
 
-/* a SYNQ_EV_DECISION about segment g (the client's) */
-static void decision(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
-		     int counter, const char *why)
+/* a SYNQ_EV_DECISION on the connection (peer raddr:rport -> us laddr:lport) */
+static void decision_ev(struct synq_stack *s, struct synq_sock *l, uint32_t laddr, uint32_t raddr,
+			uint16_t rport, int counter, const char *why)
 {
 	if (!s->cfg.on_event)
 		return;
 	struct synq_event ev = {.kind = SYNQ_EV_DECISION, .fd = (int)sk_idx(s, l),
-				.counter = counter, .laddr = g->daddr, .raddr = g->saddr,
-				.lport = g->dport, .rport = g->sport, .now_ns = s->now};
+				.counter = counter, .laddr = laddr, .raddr = raddr,
+				.lport = l->lport, .rport = rport, .now_ns = s->now};
 	stack_why(s, &ev, why);
 	s->cfg.on_event(s->cfg.event_user, &ev);
 }
 
-/* the same for a request's SYN-ACK */
-static void req_decision(struct synq_stack *s, struct synq_sock *l, const struct synq_req *r,
-			 int counter, const char *why)
+/* ... about the client's segment g */
+static void decision(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g,
+		     int counter, const char *why)
 {
-	if (!s->cfg.on_event)
-		return;
-	struct synq_event ev = {.kind = SYNQ_EV_DECISION, .fd = (int)sk_idx(s, l),
-				.counter = counter, .laddr = s->cfg.local_addrs[r->laddr],
-				.raddr = r->saddr, .lport = l->lport, .rport = r->sport,
-				.now_ns = s->now};
-	stack_why(s, &ev, why);
-	s->cfg.on_event(s->cfg.event_user, &ev);
+	decision_ev(s, l, g->daddr, g->saddr, g->sport, counter, why);
 }
 
 /* B3: sk_acceptq_is_full() is A > M: the queue holds M + 1 children */
@@ -278,7 +271,7 @@ static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req
 {
 	int rc = send_synack(s, l, r, NULL, 0);
 	if (rc == 0) {
-		req_decision(s, l, r, SYNQ_C_TCP_SYN_RETRANS, why);
+		decision_ev(s, l, req_laddr(s, r), r->saddr, r->sport, SYNQ_C_TCP_SYN_RETRANS, why);
 		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
 		if (r->num_retrans < 255)
