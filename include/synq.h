@@ -128,6 +128,15 @@ struct synq_config {
 	int64_t sock_buf_bytes; /* net.synq.sock_buf_bytes = 65536: receive and send buffer per socket */
 	int64_t out_ring_bytes; /* net.synq.out_ring_bytes = 262144: packets waiting for synq_output */
 	int64_t mtu;            /* net.synq.mtu = 1500: advertised MSS = mtu - 40 */
+	int64_t kernel_rules;   /* net.synq.kernel_rules = 618: the listen-queue rules of Linux 6.18;
+	                           310 (or "3.10"): those of Linux 3.10 (SPEC version notes): SYN
+	                           queue bound roundup_pow_of_two(max(8, min(M, max_syn_backlog)) + 1)
+	                           (B4), SYN dropped on a full accept queue only when more than one
+	                           request is young (B8), one 200 ms listener timer scanning 2N/5
+	                           request buckets instead of per-request timers (B12), a 3 s
+	                           recent-overflow window with SyncookiesFailed for every stray ACK
+	                           (B32), ListenDrops for every cookie SYN-ACK and the 8-entry cookie
+	                           MSS table with 4-minute validity (B37). */
 	int64_t timer_hz;       /* net.synq.timer_hz = 0: timers fire exactly at their deadline.
 	                           N (e.g. 250): as on Linux's timer wheel with HZ=N (jiffies counted
 	                           from time 0 of the caller's clock): a timer of d jiffies armed at

@@ -74,6 +74,8 @@ static const struct knob knobs[] = {
 	SIZING("net.synq.mtu", mtu, CONFIG_MTU_MIN, CONFIG_MTU_MAX, 1500),
 	/* 0: timers fire at their exact deadlines; else Linux's timer wheel at this HZ */
 	SYSCTL("net.synq.timer_hz", timer_hz, 0, 1000, 0),
+	/* the listen-queue rules of Linux 6.18 (618) or 3.10 (310); "6.18"/"3.10" accepted */
+	SIZING("net.synq.kernel_rules", kernel_rules, 310, 618, 618),
 	{"net.synq.local_addr", 0, 0, SYNQ_MAX_ADDRS, 0, KNOB_ADDR, 0},
 };
 
@@ -274,6 +276,17 @@ int config_apply(struct synq_config *cfg, const char *assignment, int running)
 		return -ENOENT;
 	if (running && (k->flags & KNOB_SIZING))
 		return -EPERM;
+	if (k->off == OFF(kernel_rules)) {
+		/* only two rule sets exist */
+		size_t n = (size_t)(ve - vb);
+		if ((n == 3 && !memcmp(vb, "310", 3)) || (n == 4 && !memcmp(vb, "3.10", 4)))
+			cfg->kernel_rules = 310;
+		else if ((n == 3 && !memcmp(vb, "618", 3)) || (n == 4 && !memcmp(vb, "6.18", 4)))
+			cfg->kernel_rules = 618;
+		else
+			return -EINVAL;
+		return 0;
+	}
 	switch (k->kind) {
 	case KNOB_INT:
 		return set_int(cfg, k, vb, ve);
@@ -409,6 +422,8 @@ int config_check(const struct synq_config *cfg)
 		}
 	}
 	if (!cfg->alloc != !cfg->free)
+		return -EINVAL;
+	if (cfg->kernel_rules != 310 && cfg->kernel_rules != 618)
 		return -EINVAL;
 	return 0;
 }

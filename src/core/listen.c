@@ -71,6 +71,8 @@ static void decision(struct synq_stack *s, struct synq_sock *l, const struct syn
 
 /* B3: sk_acceptq_is_full() is A > M: the queue holds M + 1 children */
 static int acceptq_full(const struct synq_sock *l) { return l->acc_len > l->max_backlog; }
+/* B4 [3.10]: reqsk_queue_is_full() is qlen >> max_qlen_log, i.e. Q >= N */
+static int synq_full310(const struct synq_sock *l) { return l->qlen >= l->synq_n; }
 /* B4 (6.13+): inet_csk_reqsk_queue_is_full() is Q > M */
 static int synq_full(const struct synq_sock *l) { return l->qlen > l->max_backlog; }
 
@@ -168,6 +170,8 @@ static void timer_arm(struct synq_stack *s, struct synq_req *r)
 uint64_t req_next_timer(const struct synq_stack *s)
 {
 	uint64_t t = TIME_NEVER;
+	if (rules310(s))
+		return t; /* B12 [3.10]: requests are served by their listener's prune timer */
 	for (int c = 0; c < REQ_TCLASSES; c++) {
 		uint32_t h = s->req_timers[c].head;
 		if (h != NIL && req_expires(&s->reqs[h]) < t)
@@ -320,6 +324,10 @@ static void cookie_synack(struct synq_stack *s, struct synq_sock *l, const struc
 	r.snt_isn = cookie_v4_init_sequence(s, g, &r.mss);
 	cookie_note_overflow(s, l); /* cookie_init_sequence(): tcp_synq_overflow() */
 	cnt_inc(s, SYNQ_C_SYNCOOKIES_SENT);
+	if (rules310(s)) { /* B37 [3.10]: the request was freed through drop_and_free */
+		l->drops++;
+		cnt_inc(s, SYNQ_C_LISTEN_DROPS);
+	}
 	uint32_t ts = cookie_init_timestamp(s, r.flags & REQ_WS, r.wscale & 0xf, r.flags & REQ_SACK, 0);
 	decision(s, l, g, SYNQ_C_SYNCOOKIES_SENT,
 		 "syn_cookie|B6|SYN queue full (Q > M): SYN cookie sent, nothing stored");
@@ -338,7 +346,9 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	/* B5 step 2, B6: SYN queue full (or tcp_syncookies = 2): tcp_syn_flood_action() */
 	int syncookies = (int)s->cfg.tcp_syncookies;
 	int want_cookie = 0;
-	if (!tw_isn && (syncookies == 2 || synq_full(l))) {
+	if (rules310(s) && syncookies == 2)
+		syncookies = 1; /* tcp_syncookies=2 came with 3.12 */
+	if (!tw_isn && (syncookies == 2 || (rules310(s) ? synq_full310(l) : synq_full(l)))) {
 		if (syncookies) {
 			want_cookie = 1;
 			cnt_inc(s, SYNQ_C_TCP_REQQ_FULL_DO_COOKIES);
@@ -359,8 +369,9 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 			return;
 		}
 	}
-	/* B5 step 3, B8: accept queue full at SYN time: silent drop, cookie or not */
-	if (acceptq_full(l)) {
+	/* B5 step 3, B8: accept queue full at SYN time: silent drop, cookie or not
+	 * [3.10: only when more than one request is young] */
+	if (acceptq_full(l) && (!rules310(s) || l->young > 1)) {
 		listen_overflow(s, l, g, "accept_queue_full|B8|SYN while the accept queue is full (A > M)");
 		return;
 	}
@@ -399,6 +410,11 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	r->hnext = *b;
 	*b = me;
 	timer_arm(s, r);
+	if (rules310(s) && l->qlen == 0) {
+		/* inet_csk_reqsk_queue_added(): the first request arms the listener's timer */
+		l->ka_at = stack_timer_at(s, TCP_TIMEOUT_INIT_NS);
+		sock_timer_update(s, l);
+	}
 	l->qlen++;
 	l->young++;
 	s->req_live++;
@@ -533,10 +549,11 @@ static int child_complete(struct synq_stack *s, struct synq_sock *l, const struc
 static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct synq_seg *g)
 {
 	int fd = (int)sk_idx(s, l);
-	if (!cookie_recent_overflow(s, l))
+	int recent = cookie_recent_overflow(s, l);
+	if (!recent && !rules310(s))
 		return 0; /* no cookie sent in the last 120 s: no check, no counter */
-	uint16_t mss = cookie_v4_check(s, g);
-	if (!mss) {
+	uint16_t mss = recent ? cookie_v4_check(s, g) : 0;
+	if (!mss) { /* [3.10]: counted for every stray ACK, recent overflow or not */
 		stack_drop(s, SYNQ_C_SYNCOOKIES_FAILED, g, fd, "bad_cookie|B32|ACK is not a valid cookie");
 		return 0;
 	}
@@ -662,7 +679,7 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	/* B18: PAWS and (6.15+) TSecr within the SYN-ACK TSvals we sent */
 	int paws_reject = 0, tsecr_reject = 0;
 	if (g->opt.present & OPT_TS) {
-		if (g->opt.tsecr && (r->flags & REQ_TS))
+		if (g->opt.tsecr && (r->flags & REQ_TS) && !rules310(s))
 			tsecr_reject = !seq_between(g->opt.tsecr, r->tsval_first, r->tsval_last);
 		/* tcp_paws_reject() with ts_recent_stamp = now - reqsk_timeout */
 		if (r->ts_recent && (int32_t)(r->ts_recent - g->opt.tsval) > 0) {
@@ -674,7 +691,8 @@ int req_input(struct synq_stack *s, struct synq_req *r, const struct synq_seg *g
 	/* B19: pure retransmitted SYN */
 	if (g->seq == r->rcv_isn && (g->flags & (TCP_RST | TCP_SYN | TCP_ACK)) == TCP_SYN &&
 	    !paws_reject) {
-		if (!stack_rate_limited(s, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV) &&
+		if ((rules310(s) || /* tcp_oow_rate_limited() came with 4.0 */
+		     !stack_rate_limited(s, &r->last_oow, SYNQ_C_TCP_ACK_SKIPPED_SYN_RECV)) &&
 		    rtx_synack(s, l, r, "dup_syn|B19|retransmitted SYN: SYN-ACK again") == 0) {
 			/* mod_timer_pending(now + reqsk_timeout), n unchanged */
 			timer_unlink(s, r);
@@ -810,6 +828,93 @@ void req_timer_run(struct synq_stack *s, uint64_t now)
 	/* B12: silent expiry, nothing sent */
 	req_drop(s, r, expire ? "request_expired|B12|SYN-ACK retries exhausted"
 			      : "synack_failed|B12|SYN-ACK retransmission failed");
+}
+
+/* ---- B12 [3.10]: the listener's prune timer (inet_csk_reqsk_queue_prune) ------------------ */
+/* 3.10 keeps requests in a table of N buckets (inet_synq_hash of the peer address and port) and
+ * has no timer per request: every TCP_SYNQ_INTERVAL (200 ms) the listener's timer scans
+ * 2 * (N / 5) buckets from its clock hand and serves the requests whose time has come. */
+static uint32_t bucket310(const struct synq_stack *s, const struct synq_sock *l,
+			  const struct synq_req *r)
+{
+	return stack_hash4(s, r->saddr, 0, r->sport, 0) & (l->synq_n - 1);
+}
+
+#define PRUNE_BATCH 256
+
+void listen_prune(struct synq_stack *s, struct synq_sock *l)
+{
+	l->ka_at = TIME_NEVER;
+	if (l->state != SYNQ_TCP_LISTEN || !l->qlen)
+		return;
+	uint32_t n = l->synq_n, log = 0;
+	while ((1u << (log + 1)) <= n)
+		log++;
+	int thresh = (int)(l->syncnt ? l->syncnt : s->cfg.tcp_synack_retries);
+	int max_retries = thresh;
+	if (l->qlen >> (log - 1)) { /* B13 [3.10]: Q >= N / 2 */
+		uint64_t young = (uint64_t)l->young << 1;
+		while (thresh > 2) {
+			if (l->qlen < young)
+				break;
+			thresh--;
+			young <<= 1;
+		}
+	}
+	if (l->defer_accept)
+		max_retries = l->defer_accept;
+	uint32_t budget = 2 * (n / 5), hand = l->clock_hand;
+	if (!budget)
+		budget = 1;
+	/* the due requests in the buckets scanned this time, in scan order */
+	uint32_t due[PRUNE_BATCH], pos[PRUNE_BATCH], k = 0;
+	uint32_t l_idx = sk_idx(s, l);
+	for (int c = 0; c < REQ_TCLASSES; c++)
+		for (uint32_t i = s->req_timers[c].head; i != NIL && k < PRUNE_BATCH;
+		     i = s->reqs[i].tnext) {
+			const struct synq_req *r = &s->reqs[i];
+			if (r->listener != l_idx || req_expires(r) > s->now)
+				continue;
+			uint32_t p = (bucket310(s, l, r) - hand) & (n - 1);
+			if (p >= budget)
+				continue;
+			uint32_t j = k++; /* insertion sort by scan position */
+			while (j && pos[j - 1] > p) {
+				pos[j] = pos[j - 1];
+				due[j] = due[j - 1];
+				j--;
+			}
+			pos[j] = p;
+			due[j] = i;
+		}
+	for (uint32_t j = 0; j < k; j++) {
+		struct synq_req *r = &s->reqs[due[j]];
+		int acked = (r->flags & REQ_ACKED) != 0, expire, resend;
+		if (!l->defer_accept) {
+			expire = r->num_timeout >= thresh;
+			resend = 1;
+		} else {
+			expire = r->num_timeout >= thresh && (!acked || r->num_timeout >= max_retries);
+			resend = !acked || r->num_timeout >= l->defer_accept - 1;
+		}
+		cnt_inc(s, SYNQ_C_TCP_TIMEOUTS);
+		if (!expire &&
+		    (!resend || rtx_synack(s, l, r, "synack_rtx|B12|prune timer: retransmission") == 0 ||
+		     acked)) {
+			timer_unlink(s, r);
+			if (r->num_timeout++ == 0)
+				l->young--;
+			timer_arm(s, r);
+			continue;
+		}
+		req_drop(s, r, expire ? "request_expired|B12|SYN-ACK retries exhausted"
+				      : "synack_failed|B12|SYN-ACK retransmission failed");
+		if (!(l->flags & SK_USED))
+			return;
+	}
+	l->clock_hand = (hand + budget) & (n - 1);
+	if (l->qlen)
+		l->ka_at = stack_timer_at(s, 200 * NS_PER_MS); /* TCP_SYNQ_INTERVAL */
 }
 
 /* ---- B43: closing a listener (inet_csk_listen_stop) ------------------------------------- */

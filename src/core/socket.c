@@ -122,6 +122,13 @@ int synq_listen(synq_stack *s, int fd, int backlog)
 		return -EADDRINUSE;
 	}
 	sk->max_backlog = m;
+	/* 3.10 reqsk_queue_alloc(): N = roundup_pow_of_two(max(8, min(M, max_syn_backlog)) + 1) */
+	uint64_t n = m < (uint64_t)s->cfg.tcp_max_syn_backlog ? m : (uint64_t)s->cfg.tcp_max_syn_backlog;
+	n = (n < 8 ? 8 : n) + 1;
+	sk->synq_n = 1;
+	while (sk->synq_n < n && sk->synq_n < (1u << 30))
+		sk->synq_n <<= 1;
+	sk->clock_hand = 0;
 	sk->acc_len = sk->qlen = sk->young = 0;
 	sk->aq_head = sk->aq_tail = NIL;
 	sk->lnext = s->listeners;

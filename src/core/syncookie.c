@@ -27,8 +27,15 @@
 #define TS_OPT_SACK (1u << 4)
 #define TS_OPT_ECN (1u << 5)
 
-/* B34: IPv4 MSS table */
-static const uint16_t msstab[] = {536, 1300, 1440, 1460};
+/* B34: IPv4 MSS table; [3.10] 8 entries, 3-bit index, cookies valid 4 minutes (B37) */
+static const uint16_t msstab618[] = {536, 1300, 1440, 1460};
+static const uint16_t msstab310[] = {64, 512, 536, 1024, 1440, 1460, 4312, 8960};
+
+static const uint16_t *msstab_of(const struct synq_stack *s, uint32_t *n)
+{
+	*n = rules310(s) ? 8 : 4;
+	return rules310(s) ? msstab310 : msstab618;
+}
 
 /* keyed on the client -> us direction, which the SYN and the ACK share */
 static uint32_t cookie_hash(const struct synq_stack *s, const struct synq_seg *g, uint32_t count,
@@ -41,22 +48,28 @@ static uint32_t cookie_hash(const struct synq_stack *s, const struct synq_seg *g
 /* tcp_cookie_time(): minutes of the caller's clock */
 static uint32_t cookie_time(const struct synq_stack *s) { return (uint32_t)(s->now / (60 * NS_PER_S)); }
 
-uint16_t cookie_mss_round(uint16_t mss, uint32_t *mssind)
+static uint16_t mss_round(const uint16_t *tab, uint32_t n, uint16_t mss, uint32_t *mssind)
 {
 	uint32_t i;
-	for (i = sizeof(msstab) / sizeof(msstab[0]) - 1; i; i--)
-		if (mss >= msstab[i])
+	for (i = n - 1; i; i--)
+		if (mss >= tab[i])
 			break;
 	*mssind = i;
-	return msstab[i];
+	return tab[i];
+}
+
+uint16_t cookie_mss_round(uint16_t mss, uint32_t *mssind)
+{
+	return mss_round(msstab618, 4, mss, mssind);
 }
 
 /* __cookie_v4_init_sequence() + secure_tcp_syn_cookie(); *mss becomes the table value */
 uint32_t cookie_v4_init_sequence(const struct synq_stack *s, const struct synq_seg *syn,
 				 uint16_t *mss)
 {
-	uint32_t mssind;
-	*mss = cookie_mss_round(*mss, &mssind);
+	uint32_t mssind, n;
+	const uint16_t *tab = msstab_of(s, &n);
+	*mss = mss_round(tab, n, *mss, &mssind);
 	uint32_t count = cookie_time(s);
 	return cookie_hash(s, syn, 0, 0) + syn->seq + (count << COOKIEBITS) +
 	       ((cookie_hash(s, syn, count, 1) + mssind) & COOKIEMASK);
@@ -69,10 +82,11 @@ uint16_t cookie_v4_check(const struct synq_stack *s, const struct synq_seg *ack)
 	uint32_t count = cookie_time(s);
 	cookie -= cookie_hash(s, ack, 0, 0) + seq;
 	uint32_t diff = (count - (cookie >> COOKIEBITS)) & (UINT32_MAX >> COOKIEBITS);
-	if (diff >= MAX_SYNCOOKIE_AGE)
+	if (diff >= (rules310(s) ? 4u /* COUNTER_TRIES */ : MAX_SYNCOOKIE_AGE))
 		return 0;
-	uint32_t mssind = (cookie - cookie_hash(s, ack, count - diff, 1)) & COOKIEMASK;
-	return mssind < sizeof(msstab) / sizeof(msstab[0]) ? msstab[mssind] : 0;
+	uint32_t mssind = (cookie - cookie_hash(s, ack, count - diff, 1)) & COOKIEMASK, n;
+	const uint16_t *tab = msstab_of(s, &n);
+	return mssind < n ? tab[mssind] : 0;
 }
 
 /* cookie_init_timestamp(): TSval (before the per-connection offset) with the options in the
@@ -116,6 +130,11 @@ int cookie_timestamp_decode(const struct synq_stack *s, int saw_ts, uint32_t tse
 void cookie_note_overflow(const struct synq_stack *s, struct synq_sock *l)
 {
 	uint64_t now = s->now;
+	if (rules310(s)) { /* 3.10: every cookie */
+		l->last_overflow = now;
+		l->overflow_seen = 1;
+		return;
+	}
 	if (!l->overflow_seen || now < l->last_overflow || now > l->last_overflow + NS_PER_S) {
 		l->last_overflow = now;
 		l->overflow_seen = 1;
@@ -127,6 +146,8 @@ int cookie_recent_overflow(const struct synq_stack *s, const struct synq_sock *l
 {
 	if (!l->overflow_seen)
 		return 0;
+	if (rules310(s)) /* [3.10] !time_after(jiffies, last + TCP_TIMEOUT_FALLBACK (3 s)) */
+		return s->now <= l->last_overflow + 3 * NS_PER_S;
 	uint64_t lo = l->last_overflow > NS_PER_S ? l->last_overflow - NS_PER_S : 0;
 	return s->now >= lo && s->now <= l->last_overflow + 120 * NS_PER_S;
 }

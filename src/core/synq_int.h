@@ -163,6 +163,8 @@ struct synq_sock {
 	uint64_t overflows, drops; /* per-listener ListenOverflows / ListenDrops */
 	uint8_t synflood_warned;   /* B7 */
 	uint8_t overflow_seen;     /* a cookie was sent (B32) */
+	uint32_t synq_n;           /* 3.10 rules: SYN-queue table size N (B4), fixed at listen() */
+	uint32_t clock_hand;       /* 3.10 rules: next request bucket the prune timer scans (B12) */
 	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 	uint32_t lnext;            /* listener list */
 
@@ -270,6 +272,9 @@ uint64_t req_next_timer(const struct synq_stack *s);
 void req_timer_run(struct synq_stack *s, uint64_t now);
 void listen_stop(struct synq_stack *s, struct synq_sock *l);
 void req_free_listener_gone(struct synq_stack *s, struct synq_sock *l);
+/* 3.10 rules (B12): the listener's 200 ms timer (inet_csk_reqsk_queue_prune) */
+void listen_prune(struct synq_stack *s, struct synq_sock *l);
+static inline int rules310(const struct synq_stack *s) { return s->cfg.kernel_rules == 310; }
 static inline uint64_t req_expires(const struct synq_req *r)
 {
 	return ((uint64_t)r->exp_hi << 32) | r->exp_lo;

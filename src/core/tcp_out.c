@@ -608,7 +608,11 @@ void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk)
 		if (!(sk->flags & SK_USED) || sk->state == SYNQ_TCP_CLOSE)
 			return;
 	}
-	if (sk->ka_at <= now)
-		keepalive_timer(s, sk);
+	if (sk->ka_at <= now) {
+		if (sk->state == SYNQ_TCP_LISTEN) /* 3.10 rules: the listener's prune timer */
+			listen_prune(s, sk);
+		else
+			keepalive_timer(s, sk);
+	}
 	sock_timer_update(s, sk);
 }

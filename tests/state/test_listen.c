@@ -608,6 +608,118 @@ static void test_b17_request_of_closed_listener(void **state)
 	t_free(&t);
 }
 
+/* ---- Linux 3.10 rules (net.synq.kernel_rules=3.10, SPEC version notes) ---------------- */
+
+/* B4 [3.10]: the SYN queue holds N = roundup_pow_of_two(max(8, min(M, max_syn_backlog)) + 1)
+ * requests: listen(5) => 16, whatever M */
+static void test_310_b4_synq_bound(void **state)
+{
+	const char *set[] = {"net.synq.kernel_rules=3.10", "net.ipv4.tcp_syncookies=0", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 5);
+	for (uint16_t p = 0; p < 16; p++) {
+		T_SEND(&t, 0, LSYN(40001 + p));
+		T_EXPECT(&t, 0, SYNACK(40001 + p));
+	}
+	T_SEND(&t, 0, LSYN(40100));
+	T_NOTHING(&t, 10);
+	assert_int_equal(synq_len(&t), 16);
+	assert_int_equal(T_COUNTER(&t, "TcpExtTCPReqQFullDrop"), 1);
+	t_free(&t);
+}
+
+/* B8 [3.10]: a full accept queue drops a SYN only when more than one request is young */
+static void test_310_b8_young(void **state)
+{
+	const char *set[] = {"net.synq.kernel_rules=3.10", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 0);
+	handshake(&t, 0, 40001); /* A = 1 > M = 0 */
+	T_SEND(&t, 10, LSYN(40002)); /* Y = 0: admitted */
+	T_EXPECT(&t, 10, SYNACK(40002));
+	T_SEND(&t, 10, LSYN(40003)); /* Y = 1: admitted */
+	T_EXPECT(&t, 10, SYNACK(40003));
+	T_SEND(&t, 10, LSYN(40004)); /* Y = 2 > 1: dropped */
+	T_NOTHING(&t, 20);
+	assert_int_equal(T_COUNTER(&t, "TcpExtListenOverflows"), 1);
+	assert_int_equal(T_COUNTER(&t, "TcpExtListenDrops"), 1);
+	t_free(&t);
+}
+
+/* B12 [3.10]: no timer per request: the listener's timer runs 1 s after the first request, then
+ * every 200 ms, scanning 2 * (N / 5) = 6 of N = 16 buckets, so a request due at 1 s is served at
+ * 1.0, 1.2 or 1.4 s; its SYN-ACKs stay on the 200 ms grid, at most two ticks late each time,
+ * and it expires after 5 retransmissions */
+static void test_310_b12_prune_timer(void **state)
+{
+	const char *set[] = {"net.synq.kernel_rules=3.10", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 5);
+	T_SEND(&t, 0, LSYN(40001));
+	T_EXPECT(&t, 0, SYNACK(40001));
+	uint64_t nominal = 0, delay = 1000;
+	uint8_t out[2048];
+	int got = 0;
+	for (uint64_t ms = 1; ms <= 70000 && got < 6; ms++) {
+		t_advance(&t, ms);
+		int n = synq_output(t.s, out, sizeof(out), t.now_ns);
+		if (n <= 0)
+			continue;
+		got++;
+		nominal += delay;
+		delay *= 2;
+		assert_int_equal((ms - 1000) % 200, 0);          /* on the prune grid */
+		assert_true(ms >= nominal && ms <= nominal + 400 * (uint64_t)got); /* late, bounded */
+		nominal = ms;
+	}
+	assert_int_equal(got, 5);
+	t_advance(&t, 70000);
+	assert_int_equal(synq_len(&t), 0);
+	assert_int_equal(T_COUNTER(&t, "TcpExtTCPTimeouts"), 6);
+	t_free(&t);
+}
+
+/* B32/B37 [3.10]: SyncookiesFailed for every stray ACK when cookies are on, a cookie SYN-ACK
+ * also counts ListenDrops, and the 8-entry MSS table: 1300 -> 1024 (6.18: 1300) */
+static void test_310_cookies(void **state)
+{
+	const char *set[] = {"net.synq.kernel_rules=3.10", "net.ipv4.tcp_syncookies=1", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 0);
+	T_SEND(&t, 0, .port = 40009, .flags = ".", .seq = 1, .ack = 4242);
+	T_EXPECT(&t, 0, .port = 40009, .flags = "R", .seq = 4242);
+	assert_int_equal(T_COUNTER(&t, "TcpExtSyncookiesFailed"), 1);
+	for (uint16_t p = 0; p < 16; p++) { /* fill N = 16 */
+		T_SEND(&t, 10, .port = 40001 + p, .flags = "S", .seq = 0, .mss = 1460);
+		T_EXPECT(&t, 10, .port = 40001 + p, .flags = "S.");
+	}
+	T_SEND(&t, 20, .port = 40100, .flags = "S", .seq = 0, .mss = 1300);
+	T_EXPECT(&t, 20, .port = 40100, .flags = "S.");
+	assert_int_equal(T_COUNTER(&t, "TcpExtSyncookiesSent"), 1);
+	assert_int_equal(T_COUNTER(&t, "TcpExtListenDrops"), 1);
+	T_SEND(&t, 30, .port = 40100, .flags = ".", .seq = 1, .ack = 1);
+	assert_int_equal(T_COUNTER(&t, "TcpExtSyncookiesRecv"), 1);
+	int c = synq_accept(t.s, t.lfd, NULL);
+	assert_true(c >= 0);
+	int mss = 0;
+	size_t l = sizeof(mss);
+	synq_getsockopt(t.s, c, SYNQ_IPPROTO_TCP, SYNQ_TCP_MAXSEG, &mss, &l);
+	assert_int_equal(mss, 1024);
+	/* 3 s after the last cookie the window is closed: no check, but still SyncookiesFailed */
+	t_advance(&t, 3100);
+	uint8_t out[2048];
+	while (synq_output(t.s, out, sizeof(out), t.now_ns) > 0)
+		; /* the requests' SYN-ACK retransmissions */
+	T_SEND(&t, 3100, .port = 40008, .flags = ".", .seq = 1, .ack = 77);
+	T_EXPECT(&t, 3100, .port = 40008, .flags = "R", .seq = 77);
+	assert_int_equal(T_COUNTER(&t, "TcpExtSyncookiesFailed"), 2);
+	t_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +747,10 @@ int main(void)
 	    cmocka_unit_test(test_b30_b31_no_request),
 	    cmocka_unit_test(test_b43_close_listener),
 	    cmocka_unit_test(test_b17_request_of_closed_listener),
+	    cmocka_unit_test(test_310_b4_synq_bound),
+	    cmocka_unit_test(test_310_b8_young),
+	    cmocka_unit_test(test_310_b12_prune_timer),
+	    cmocka_unit_test(test_310_cookies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

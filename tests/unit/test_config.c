@@ -56,7 +56,7 @@ static const struct int_knob int_knobs[] = {
 };
 
 #define N_INT_KNOBS (sizeof(int_knobs) / sizeof(int_knobs[0]))
-#define N_KNOBS     (N_INT_KNOBS + 2) /* + ip_local_port_range + local_addr */
+#define N_KNOBS     (N_INT_KNOBS + 3) /* + ip_local_port_range + local_addr + kernel_rules */
 
 static int set(struct synq_config *cfg, const char *fmt, ...)
 {
@@ -702,9 +702,31 @@ static void test_check(void **state)
 #undef GOOD
 }
 
+/* net.synq.kernel_rules takes exactly two rule sets, by number or by version */
+static void test_kernel_rules(void **state)
+{
+	struct synq_config c;
+	synq_config_init(&c);
+	assert_int_equal(c.kernel_rules, 618);
+	assert_int_equal(synq_config_set(&c, "net.synq.kernel_rules=3.10"), 0);
+	assert_int_equal(c.kernel_rules, 310);
+	assert_int_equal(synq_config_set(&c, "kernel_rules=618"), 0);
+	assert_int_equal(c.kernel_rules, 618);
+	assert_int_equal(synq_config_set(&c, "net.synq.kernel_rules=310"), 0);
+	assert_int_equal(synq_config_set(&c, "net.synq.kernel_rules=4.4"), -EINVAL);
+	assert_int_equal(synq_config_set(&c, "net.synq.kernel_rules=400"), -EINVAL);
+	assert_int_equal(c.kernel_rules, 310);
+	char buf[16];
+	assert_true(synq_config_get(&c, "net.synq.kernel_rules", buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "310");
+	c.kernel_rules = 500;
+	assert_int_equal(config_check(&c), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kernel_rules),
 		cmocka_unit_test(test_defaults_fields),
 		cmocka_unit_test(test_defaults_text),
 		cmocka_unit_test(test_knob_list),
