@@ -436,6 +436,39 @@ struct synq_req_info {
  *  there are in all (may exceed cap), or -EBADF / -EINVAL (not a listener). */
 int synq_requests(const synq_stack *s, int fd, struct synq_req_info *out, size_t cap);
 
+/* ------------------------------------------------------------------------------------------ */
+/* SYN cookies, offline (debugging)                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+#define SYNQ_COOKIE_SECRET_BYTES 48
+
+/** Copy the stack's SYN-cookie secrets (syncookie_secret[2], then the timestamp-offset key),
+ *  drawn from the rand hook at creation, so that its cookies can be decoded offline. They are
+ *  secrets: whoever has them can forge cookies for this stack. */
+void synq_stack_cookie_secrets(const synq_stack *s, uint8_t out[SYNQ_COOKIE_SECRET_BYTES]);
+
+/** What a cookie SYN-ACK carries (SPEC B33-B35). */
+struct synq_cookie_info {
+	int valid;          /* an ACK for it would validate at now_ns: age < 2 (3.10: < 4) */
+	uint32_t counter;   /* minute counter encoded (low 8 bits) */
+	uint32_t age;       /* minute steps between the encoded counter and now_ns's */
+	uint32_t mss_index; /* table index found in the low 24 bits */
+	uint16_t mss;       /* table value, 0 if the index is out of the table */
+	int has_ts;         /* options decoded from the TSval's low 6 bits */
+	int wscale;         /* the client's window scale, -1 for none */
+	int sack, ecn;
+};
+
+/** Decode a cookie the way the kernel validates the ACK that echoes it: client and server are
+ *  the SYN's source and destination, client_isn the SYN's sequence number, cookie the
+ *  SYN-ACK's, tsval the SYN-ACK's TSval (NULL if it had none), now_ns the caller-clock time of
+ *  the check, kernel_rules 618 or 310 (the MSS table and the age limit differ). Returns 0, or
+ *  -EINVAL for bad arguments. */
+int synq_cookie_decode(const uint8_t secrets[SYNQ_COOKIE_SECRET_BYTES], int kernel_rules,
+		       const struct synq_addr *client, const struct synq_addr *server,
+		       uint32_t client_isn, uint32_t cookie, const uint32_t *tsval, uint64_t now_ns,
+		       struct synq_cookie_info *out);
+
 #ifdef __cplusplus
 }
 #endif

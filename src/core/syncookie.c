@@ -151,3 +151,64 @@ int cookie_recent_overflow(const struct synq_stack *s, const struct synq_sock *l
 	uint64_t lo = l->last_overflow > NS_PER_S ? l->last_overflow - NS_PER_S : 0;
 	return s->now >= lo && s->now <= l->last_overflow + 120 * NS_PER_S;
 }
+
+/* ---- offline decoding (synq cookie decode) ------------------------------------------------ */
+static void put64le(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void synq_stack_cookie_secrets(const synq_stack *s, uint8_t out[SYNQ_COOKIE_SECRET_BYTES])
+{
+	put64le(out, s->cookie_key[0].k0);
+	put64le(out + 8, s->cookie_key[0].k1);
+	put64le(out + 16, s->cookie_key[1].k0);
+	put64le(out + 24, s->cookie_key[1].k1);
+	put64le(out + 32, s->ts_key.k0);
+	put64le(out + 40, s->ts_key.k1);
+}
+
+int synq_cookie_decode(const uint8_t secrets[SYNQ_COOKIE_SECRET_BYTES], int kernel_rules,
+		       const struct synq_addr *client, const struct synq_addr *server,
+		       uint32_t client_isn, uint32_t cookie, const uint32_t *tsval, uint64_t now_ns,
+		       struct synq_cookie_info *out)
+{
+	if (!secrets || !client || !server || !out || (kernel_rules != 618 && kernel_rules != 310))
+		return -EINVAL;
+	/* a throwaway context with just what the cookie functions read */
+	static const struct synq_stack zero;
+	struct synq_stack ctx = zero;
+	ctx.cfg.kernel_rules = kernel_rules;
+	ctx.cfg.tcp_timestamps = 1;
+	ctx.now = now_ns;
+	siphash_key_from_bytes(&ctx.cookie_key[0], secrets);
+	siphash_key_from_bytes(&ctx.cookie_key[1], secrets + 16);
+	siphash_key_from_bytes(&ctx.ts_key, secrets + 32);
+	struct synq_seg g;
+	memset(&g, 0, sizeof(g));
+	g.saddr = client->ip;
+	g.daddr = server->ip;
+	g.sport = client->port;
+	g.dport = server->port;
+	memset(out, 0, sizeof(*out));
+	uint32_t c = cookie - cookie_hash(&ctx, &g, 0, 0) - client_isn;
+	uint32_t enc = c >> COOKIEBITS, now_cnt = cookie_time(&ctx);
+	out->counter = enc;
+	out->age = (now_cnt - enc) & (UINT32_MAX >> COOKIEBITS);
+	out->mss_index = (c - cookie_hash(&ctx, &g, now_cnt - out->age, 1)) & COOKIEMASK;
+	uint32_t n;
+	const uint16_t *tab = msstab_of(&ctx, &n);
+	out->mss = out->mss_index < n ? tab[out->mss_index] : 0;
+	out->valid = out->mss && out->age < (kernel_rules == 310 ? 4u : (uint32_t)MAX_SYNCOOKIE_AGE);
+	out->wscale = -1;
+	if (tsval) {
+		uint32_t opts = (*tsval - stack_ts_off(&ctx, server->ip, client->ip)) & TSMASK;
+		out->has_ts = 1;
+		out->sack = (opts & TS_OPT_SACK) != 0;
+		out->ecn = (opts & TS_OPT_ECN) != 0;
+		if ((opts & TS_OPT_WSCALE_MASK) != TS_OPT_WSCALE_MASK)
+			out->wscale = (int)(opts & TS_OPT_WSCALE_MASK);
+	}
+	return 0;
+}
