@@ -115,6 +115,8 @@ struct synq_config {
 	int64_t tcp_fin_timeout;        /* net.ipv4.tcp_fin_timeout = 60 (s) */
 	int64_t tcp_rto_min_us;         /* net.ipv4.tcp_rto_min_us = 200000 */
 	int64_t tcp_rto_max_ms;         /* net.ipv4.tcp_rto_max_ms = 120000 */
+	int64_t tcp_no_metrics_save;    /* net.ipv4.tcp_no_metrics_save = 0: closing connections save
+	                                   the peer's RTT (tcp_metrics), which makes it "proven" (B9) */
 	int64_t ip_local_port_range_lo; /* net.ipv4.ip_local_port_range = 32768 60999 */
 	int64_t ip_local_port_range_hi;
 

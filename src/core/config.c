@@ -63,6 +63,7 @@ static const struct knob knobs[] = {
 	SYSCTL("net.ipv4.tcp_fin_timeout", tcp_fin_timeout, 1, INT_MAX / 1000, 60),
 	SYSCTL("net.ipv4.tcp_rto_min_us", tcp_rto_min_us, 1, INT_MAX, 200000),
 	SYSCTL("net.ipv4.tcp_rto_max_ms", tcp_rto_max_ms, 1000, 120000, 120000),
+	SYSCTL("net.ipv4.tcp_no_metrics_save", tcp_no_metrics_save, 0, 1, 0),
 	{"net.ipv4.ip_local_port_range", OFF(ip_local_port_range_lo), 1, 65535, 32768, KNOB_RANGE,
 	 0},
 	SIZING("net.synq.max_requests", max_requests, 1, CONFIG_MAX_REQUESTS_MAX, 65536),

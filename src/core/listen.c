@@ -381,10 +381,11 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 		listendrop(s, l, g, "no_memory|B5|request pool exhausted (net.synq.max_requests)");
 		return;
 	}
-	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers, only with
-	 * tcp_syncookies = 0 (no tcp_metrics yet, so no peer is proven) */
+	/* B9: the last quarter of tcp_max_syn_backlog is kept for proven peers (a saved RTT in
+	 * tcp_metrics), only with tcp_syncookies = 0 */
 	int64_t msb = s->cfg.tcp_max_syn_backlog;
-	if (!want_cookie && !tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2)) {
+	if (!want_cookie && !tw_isn && syncookies == 0 && msb - (int64_t)l->qlen < (msb >> 2) &&
+	    !tcpm_proven(s, g->saddr)) {
 		listendrop(s, l, g, "max_syn_backlog|B9|last quarter of tcp_max_syn_backlog is kept for proven peers");
 		return;
 	}

@@ -120,8 +120,9 @@ int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **
 	s->heap = stack_block(s, sizeof(uint32_t) * s->n_socks);
 	s->bufs = stack_block(s, bufsz * 2 * s->n_socks);
 	s->out.buf = stack_block(s, (size_t)cfg->out_ring_bytes);
+	s->metrics = stack_block(s, sizeof(struct tcpm) * TCPM_SETS * TCPM_WAYS);
 	if (!s->reqs || !s->req_buckets || !s->socks || !s->sock_buckets || !s->heap || !s->bufs ||
-	    !s->out.buf) {
+	    !s->out.buf || !s->metrics) {
 		synq_stack_free(s);
 		return -ENOMEM;
 	}
@@ -491,4 +492,44 @@ const char *synq_state_name(int state)
 	if (state < SYNQ_TCP_ESTABLISHED || state > SYNQ_TCP_CLOSING)
 		return "UNKNOWN";
 	return names[state];
+}
+
+/* ---- tcp_metrics -------------------------------------------------------------------------- */
+static struct tcpm *tcpm_set(const struct synq_stack *s, uint32_t addr)
+{
+	return &s->metrics[(stack_hash4(s, addr, 0, 0, 0) & (TCPM_SETS - 1)) * TCPM_WAYS];
+}
+
+/* tcp_update_metrics(): on the way out of a connection (TIME-WAIT, LAST-ACK done) */
+void tcpm_save(struct synq_stack *s, const struct synq_sock *sk)
+{
+	if (s->cfg.tcp_no_metrics_save || !sk->srtt_ns)
+		return;
+	struct tcpm *set = tcpm_set(s, sk->raddr), *e = NULL;
+	for (int i = 0; i < TCPM_WAYS && !e; i++)
+		if (set[i].rtt_us && set[i].addr == sk->raddr)
+			e = &set[i];
+	for (int i = 0; i < TCPM_WAYS && !e; i++)
+		if (!set[i].rtt_us)
+			e = &set[i];
+	if (!e) { /* tcpm_new(): reclaim the oldest */
+		e = &set[0];
+		for (int i = 1; i < TCPM_WAYS; i++)
+			if (set[i].stamp < e->stamp)
+				e = &set[i];
+	}
+	uint64_t us = sk->srtt_ns / NS_PER_US;
+	e->addr = sk->raddr;
+	e->rtt_us = us ? (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us) : 1;
+	e->stamp = s->now;
+}
+
+/* tcp_peer_is_proven(): a saved RTT younger than TCP_METRICS_TIMEOUT (1 hour) */
+int tcpm_proven(const struct synq_stack *s, uint32_t addr)
+{
+	const struct tcpm *set = tcpm_set(s, addr);
+	for (int i = 0; i < TCPM_WAYS; i++)
+		if (set[i].rtt_us && set[i].addr == addr)
+			return s->now < set[i].stamp + 3600 * NS_PER_S;
+	return 0;
 }

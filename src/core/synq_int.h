@@ -175,6 +175,16 @@ struct synq_sock {
 	struct ring rx, tx;
 };
 
+/* tcp_metrics (net/ipv4/tcp_metrics.c), reduced to what B9 reads: the RTT saved for a peer
+ * address when a connection to it closes. 4-way sets, the least recently saved replaced. */
+#define TCPM_SETS 256
+#define TCPM_WAYS 4
+struct tcpm {
+	uint32_t addr;
+	uint32_t rtt_us; /* 0 = empty */
+	uint64_t stamp;  /* when saved (TCP_METRICS_TIMEOUT: 1 hour) */
+};
+
 struct out_ring {
 	uint8_t *buf;
 	uint32_t cap, head, tail, used; /* records: u16 length then the packet; 0xffff = wrap */
@@ -209,6 +219,7 @@ struct synq_stack {
 	uint8_t *bufs;
 
 	struct out_ring out;
+	struct tcpm *metrics; /* TCPM_SETS * TCPM_WAYS */
 	char msg[128]; /* text of the last SYNQ_EV_LOG event */
 	char why_code[32], why_rule[8]; /* the current event's code and rule (stack_why) */
 
@@ -304,6 +315,9 @@ uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
 void tcp_set_keepalive_timer(struct synq_stack *s, struct synq_sock *sk);
 void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk);
+/* tcp_update_metrics() / tcp_peer_is_proven() */
+void tcpm_save(struct synq_stack *s, const struct synq_sock *sk);
+int tcpm_proven(const struct synq_stack *s, uint32_t addr);
 
 /* ---- ring buffers ----------------------------------------------------------------------- */
 uint32_t ring_write(struct ring *r, const void *data, uint32_t len);

@@ -442,6 +442,7 @@ pass:
 		break;
 	case SYNQ_TCP_LAST_ACK:
 		if (fin_acked(sk)) {
+			tcpm_save(s, sk); /* tcp_rcv_state_process(LAST_ACK) */
 			tcp_done(s, sk, 0);
 			return;
 		}

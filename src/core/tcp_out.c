@@ -574,6 +574,7 @@ static int fw2_is_timewait(const struct synq_stack *s, const struct synq_sock *s
  * (tcp_in.c, socket.c), not when it expires */
 void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk)
 {
+	tcpm_save(s, sk); /* tcp_time_wait(): tcp_update_metrics() */
 	if (!fw2_is_timewait(s, sk)) /* the FIN_WAIT2 timewait sock is only rescheduled */
 		cnt_inc(s, SYNQ_C_TW);
 	sock_set_state(s, sk, SYNQ_TCP_TIME_WAIT);

@@ -167,7 +167,7 @@ size_t t_build(struct t_env *t, const struct t_seg *sp, uint8_t *buf, size_t cap
 		t->flows[fi].peer_isn = sp->isn;
 	struct synq_seg g;
 	memset(&g, 0, sizeof(g));
-	g.saddr = T_PEER_IP;
+	g.saddr = sp->saddr ? sp->saddr : T_PEER_IP;
 	g.daddr = T_SERVER_IP;
 	g.sport = sp->port;
 	g.dport = T_SERVER_PORT;

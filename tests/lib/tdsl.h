@@ -24,6 +24,7 @@
 
 struct t_seg {
 	uint16_t port;     /* peer port (default 40001) */
+	uint32_t saddr;    /* peer address for sends (0: T_PEER_IP) */
 	const char *flags; /* tcpdump letters: "S", "S.", ".", "P.", "F.", "R", "R." */
 	int64_t seq;       /* relative; T_ANY to not check */
 	int64_t ack;       /* relative; T_ANY (default when .ack unset) to not check */

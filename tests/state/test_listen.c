@@ -159,6 +159,50 @@ static void test_b9_max_syn_backlog_quarter(void **state)
 	t_free(&t);
 }
 
+/* B9 with a proven peer: a connection to 10.0.0.2 that closed saved its RTT (tcp_metrics), so
+ * that peer may still use the last quarter of tcp_max_syn_backlog; others may not; with
+ * net.ipv4.tcp_no_metrics_save=1 nobody is proven */
+static void b9_proven(int save)
+{
+	const char *set[] = {"net.ipv4.tcp_syncookies=0", "net.ipv4.tcp_max_syn_backlog=8",
+			     save ? "net.ipv4.tcp_no_metrics_save=0" : "net.ipv4.tcp_no_metrics_save=1",
+			     NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 100);
+	/* a whole connection from 10.0.0.2:39000, closed by the server after the client's FIN */
+	T_SEND(&t, 0, .port = 39000, .flags = "S", .seq = 0, .mss = 1460);
+	T_EXPECT(&t, 0, .port = 39000, .flags = "S.");
+	T_SEND(&t, 50, .port = 39000, .flags = ".", .seq = 1, .ack = 1);
+	int c = synq_accept(t.s, t.lfd, NULL);
+	assert_true(c >= 0);
+	T_SEND(&t, 60, .port = 39000, .flags = "F.", .seq = 1, .ack = 1);
+	T_EXPECT(&t, 60, .port = 39000, .flags = ".", .ack = 2);
+	assert_int_equal(synq_close(t.s, c, t.now_ns), 0);
+	T_EXPECT(&t, 60, .port = 39000, .flags = "F.", .seq = 1, .ack = 2);
+	T_SEND(&t, 110, .port = 39000, .flags = ".", .seq = 2, .ack = 2);
+	/* 7 requests from other hosts: Q = 7, 8 - 7 < 8 / 4 */
+	for (uint16_t p = 0; p < 7; p++) {
+		T_SEND(&t, 200, .port = 41000 + p, .saddr = 0x0a000900 + p, .flags = "S", .seq = 0);
+		T_EXPECT(&t, 200, .port = 41000 + p, .flags = "S.");
+	}
+	T_SEND(&t, 210, .port = 41100, .saddr = 0x0a000999, .flags = "S", .seq = 0);
+	T_NOTHING(&t, 210);
+	assert_int_equal(T_COUNTER(&t, "TcpExtListenDrops"), 1);
+	T_SEND(&t, 220, .port = 39001, .flags = "S", .seq = 0); /* from 10.0.0.2 */
+	if (save) {
+		T_EXPECT(&t, 220, .port = 39001, .flags = "S.");
+		assert_int_equal(T_COUNTER(&t, "TcpExtListenDrops"), 1);
+	} else {
+		T_NOTHING(&t, 220);
+		assert_int_equal(T_COUNTER(&t, "TcpExtListenDrops"), 2);
+	}
+	t_free(&t);
+}
+
+static void test_b9_proven_peer(void **state) { b9_proven(1); }
+static void test_b9_no_metrics_save(void **state) { b9_proven(0); }
+
 /* B10: the SYN-ACK: seq ISN, ack ISN+1, options echoing the SYN's, window 45*1448, MSS 536
  * when the SYN has none, data in the SYN not acknowledged */
 static void test_b10_synack(void **state)
@@ -729,6 +773,8 @@ int main(void)
 	    cmocka_unit_test(test_b4_b6_synq_full),
 	    cmocka_unit_test(test_b4_backlog_zero),
 	    cmocka_unit_test(test_b9_max_syn_backlog_quarter),
+	    cmocka_unit_test(test_b9_proven_peer),
+	    cmocka_unit_test(test_b9_no_metrics_save),
 	    cmocka_unit_test(test_b10_synack),
 	    cmocka_unit_test(test_b12_synack_schedule),
 	    cmocka_unit_test(test_b12_timer_wheel),
