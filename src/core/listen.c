@@ -496,6 +496,8 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	c->mss_clamp = r->mss;
 	c->advmss = req_advmss(s, l);
 	uint16_t mss = r->mss < c->advmss ? r->mss : c->advmss;
+	if (mss < TCP_MIN_SND_MSS) /* tcp_mtu_to_mss(): never below tcp_min_snd_mss */
+		mss = TCP_MIN_SND_MSS;
 	c->mss = (uint16_t)(mss - (c->ts_ok ? TCP_TS_LEN : 0));
 	c->rcv_adv = c->rcv_nxt + req_window(s, l, r);
 	c->total_retrans = r->num_retrans;

@@ -38,7 +38,7 @@ void stack_random(struct synq_stack *s, void *buf, size_t len)
 	}
 	uint8_t *p = buf;
 	while (len) {
-		uint64_t z = (s->hash_seed += 0x9e3779b97f4a7c15ull);
+		uint64_t z = (s->rng_state += 0x9e3779b97f4a7c15ull);
 		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 		z ^= z >> 31;
@@ -94,7 +94,7 @@ int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **
 	s->mem_total = sizeof(*s);
 	s->now = now_ns;
 	s->epoch = now_ns;
-	s->hash_seed = 0x5eed5eed5eed5eedull;
+	s->rng_state = 0x5eed5eed5eed5eedull; /* the fallback generator's own state */
 
 	uint8_t secret[80];
 	stack_random(s, secret, sizeof(secret));

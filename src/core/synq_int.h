@@ -33,6 +33,7 @@
 #define TCP_TIMEWAIT_NS (60 * NS_PER_S)    /* TCP_TIMEWAIT_LEN */
 #define TCP_PAWS_MSL_S 60
 #define TCP_MIN_MSS 88
+#define TCP_MIN_SND_MSS 48 /* net.ipv4.tcp_min_snd_mss: the peer's MSS is never taken lower */
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1, v4 MSS when the SYN has no option (B10) */
 #define TCP_TS_LEN 12       /* aligned timestamp option bytes */
 #define TCP_MAX_WINDOW 65535u
@@ -197,7 +198,8 @@ struct synq_stack {
 	uint64_t cnt[SYNQ_COUNTER_COUNT];
 	struct siphash_key isn_key, ts_key;
 	struct siphash_key cookie_key[2]; /* syncookie_secret[2] (B33) */
-	uint64_t hash_seed;
+	uint64_t hash_seed; /* table hash key (never changes after creation) */
+	uint64_t rng_state; /* splitmix64 state when there is no rand hook */
 	uint32_t ip_id;
 
 	/* requests */

@@ -88,6 +88,8 @@ static void parse_synack_opts(struct synq_stack *s, struct synq_sock *sk, const 
 		sk->ts_ok = 0;
 	}
 	uint16_t mss = sk->mss_clamp < sk->advmss ? sk->mss_clamp : sk->advmss;
+	if (mss < TCP_MIN_SND_MSS) /* tcp_mtu_to_mss(): never below tcp_min_snd_mss */
+		mss = TCP_MIN_SND_MSS;
 	sk->mss = (uint16_t)(mss - (sk->ts_ok ? TCP_TS_LEN : 0));
 }
 

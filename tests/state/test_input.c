@@ -211,12 +211,79 @@ static void test_no_alloc_after_create(void **state)
 	synq_stack_free(s);
 }
 
+/* Regression (fuzz_stack): without a rand hook, picking an ephemeral port must not re-key the
+ * socket table: c1's SYN-ACK still finds c1 after c2 picked its port */
+static void test_default_rng_keeps_tables(void **state)
+{
+	struct synq_config cfg;
+	synq_config_init(&cfg);
+	synq_config_set(&cfg, "net.synq.local_addr=10.0.0.1");
+	synq_config_set(&cfg, "net.synq.max_sockets=16");
+	synq_config_set(&cfg, "net.synq.max_requests=16");
+	synq_stack *s;
+	assert_int_equal(synq_stack_new(&cfg, 0, &s), 0);
+	uint8_t buf[1600];
+	struct synq_seg syn, g;
+	int c1 = synq_socket(s);
+	struct synq_addr a80 = {0x0a000002, 80}, a81 = {0x0a000002, 81};
+	synq_connect(s, c1, &a80, 0);
+	int n = synq_output(s, buf, sizeof buf, 0);
+	assert_int_equal(wire_parse(buf, (size_t)n, &syn), WIRE_OK);
+	int c2 = synq_socket(s);
+	synq_connect(s, c2, &a81, 0);
+	while (synq_output(s, buf, sizeof buf, 0) > 0)
+		;
+	memset(&g, 0, sizeof g);
+	g.saddr = 0x0a000002;
+	g.daddr = 0x0a000001;
+	g.sport = 80;
+	g.dport = syn.sport;
+	g.seq = 1000;
+	g.ack = syn.seq + 1;
+	g.flags = TCP_SYN | TCP_ACK;
+	g.window = 65535;
+	synq_input(s, buf, wire_emit(&g, buf, sizeof buf), 1000);
+	struct synq_sock_info in;
+	synq_sock_info(s, c1, &in);
+	assert_int_equal(in.state, SYNQ_TCP_ESTABLISHED);
+	n = synq_output(s, buf, sizeof buf, 1000);
+	assert_int_equal(wire_parse(buf, (size_t)n, &g), WIRE_OK);
+	assert_int_equal(g.flags, TCP_ACK);
+	synq_stack_free(s);
+}
+
+/* Regression (fuzz_stack): a peer MSS below tcp_min_snd_mss (48) with timestamps must not
+ * wrap the send MSS (it was 9 - 12 = 65533 and overflowed the segment buffer) */
+static void test_tiny_peer_mss(void **state)
+{
+	struct t_env t;
+	t_init(&t, NULL);
+	t_listen(&t, 5);
+	T_SEND(&t, 0, .port = 40001, .flags = "S", .seq = 0, .mss = 9, .ts = 1, .tsval = 1);
+	T_EXPECT(&t, 0, .port = 40001, .flags = "S.");
+	T_SEND(&t, 10, .port = 40001, .flags = ".", .seq = 1, .ack = 1, .ts = 1, .tsval = 2);
+	int c = synq_accept(t.s, t.lfd, NULL);
+	assert_true(c >= 0);
+	int mss = 0;
+	size_t l = sizeof(mss);
+	synq_getsockopt(t.s, c, SYNQ_IPPROTO_TCP, SYNQ_TCP_MAXSEG, &mss, &l);
+	assert_int_equal(mss, 48 - 12);
+	static char data[16000];
+	assert_true(synq_write(t.s, c, data, sizeof(data), t.now_ns) > 0);
+	uint8_t out[2048];
+	int n;
+	while ((n = synq_output(t.s, out, sizeof(out), t.now_ns)) > 0)
+		assert_true(n <= 40 + 12 + 36);
+	t_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_malformed_counted), cmocka_unit_test(test_not_ours),
 	    cmocka_unit_test(test_output_ring),       cmocka_unit_test(test_time_backwards),
 	    cmocka_unit_test(test_running_config),    cmocka_unit_test(test_no_alloc_after_create),
+	    cmocka_unit_test(test_default_rng_keeps_tables), cmocka_unit_test(test_tiny_peer_mss),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
