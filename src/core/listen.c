@@ -87,7 +87,7 @@ struct synq_req *req_lookup(struct synq_stack *s, const struct synq_seg *g)
 {
 	if (!s->req_live)
 		return NULL;
-	uint32_t i = *req_bucket(s, g->saddr, g->daddr, g->sport, g->dport);
+	uint32_t i = s->req_buckets[stack_seg_hash(s, g) & s->req_mask];
 	while (i != NIL) {
 		struct synq_req *r = &s->reqs[i];
 		if (r->saddr == g->saddr && r->sport == g->sport &&
@@ -407,7 +407,7 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	r->tprev = r->tnext = NIL;
 
 	/* B10, B51: hash and arm the timer (Q++, Y++), THEN send the SYN-ACK */
-	uint32_t *b = req_bucket(s, r->saddr, g->daddr, r->sport, l->lport);
+	uint32_t *b = &s->req_buckets[stack_seg_hash(s, g) & s->req_mask]; /* r's tuple is g's */
 	r->hnext = *b;
 	*b = me;
 	timer_arm(s, r);

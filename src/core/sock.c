@@ -90,6 +90,20 @@ struct synq_sock *sock_lookup(struct synq_stack *s, uint32_t laddr, uint16_t lpo
 	return NULL;
 }
 
+/* the socket a received segment belongs to, with the packet's precomputed hash */
+struct synq_sock *sock_lookup_seg(struct synq_stack *s, const struct synq_seg *g)
+{
+	uint32_t i = s->sock_buckets[stack_seg_hash(s, g) & s->sock_mask];
+	while (i != NIL) {
+		struct synq_sock *sk = &s->socks[i];
+		if (sk->lport == g->dport && sk->rport == g->sport && sk->raddr == g->saddr &&
+		    sk->laddr == g->daddr)
+			return sk;
+		i = sk->hnext;
+	}
+	return NULL;
+}
+
 /* Listeners are few: a list, exact local address before INADDR_ANY (inet_lhash2 scoring). */
 struct synq_sock *listener_lookup(struct synq_stack *s, uint32_t laddr, uint16_t lport)
 {

@@ -400,6 +400,8 @@ static int advance(struct synq_stack *s, uint64_t now)
 	return 0;
 }
 
+static int demux(struct synq_stack *s, const struct synq_seg *gp);
+
 int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
 {
 	if (advance(s, now_ns))
@@ -436,21 +438,31 @@ int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
 	cnt_inc(s, SYNQ_C_IP_IN_DELIVERS);
 	cnt_inc(s, SYNQ_C_TCP_IN_SEGS);
 
-	struct synq_sock *sk = sock_lookup(s, g.daddr, g.dport, g.saddr, g.sport);
+	s->in_seg = &g;
+	s->in_hash = stack_hash4(s, g.saddr, g.daddr, g.sport, g.dport);
+	int rc = demux(s, &g);
+	s->in_seg = NULL;
+	return rc;
+}
+
+/* tcp_v4_rcv(): established / TIME-WAIT first, then requests, then the listener */
+static int demux(struct synq_stack *s, const struct synq_seg *gp)
+{
+	struct synq_sock *sk = sock_lookup_seg(s, gp);
 	if (sk) {
-		tcp_sock_input(s, sk, &g);
+		tcp_sock_input(s, sk, gp);
 		return 0;
 	}
-	struct synq_req *req = req_lookup(s, &g);
-	if (req && req_input(s, req, &g) == 0)
+	struct synq_req *req = req_lookup(s, gp);
+	if (req && req_input(s, req, gp) == 0)
 		return 0;
 	/* no request, or tcp_check_req() handed the segment back to the listener (B20) */
-	struct synq_sock *l = listener_lookup(s, g.daddr, g.dport);
+	struct synq_sock *l = listener_lookup(s, gp->daddr, gp->dport);
 	if (l) {
-		listen_input(s, l, &g, 0);
+		listen_input(s, l, gp, 0);
 		return 0;
 	}
-	tcp_send_reset_for(s, &g); /* B31: no listener */
+	tcp_send_reset_for(s, gp); /* B31: no listener */
 	return 0;
 }
 

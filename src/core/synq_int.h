@@ -199,6 +199,10 @@ struct synq_stack {
 	struct siphash_key isn_key, ts_key;
 	struct siphash_key cookie_key[2]; /* syncookie_secret[2] (B33) */
 	uint64_t hash_seed; /* table hash key (never changes after creation) */
+	/* the segment synq_input() is handling and its 4-tuple hash, computed once per packet
+	 * for both tables (stack_hash4) */
+	const struct synq_seg *in_seg;
+	uint32_t in_hash;
 	uint64_t rng_state; /* splitmix64 state when there is no rand hook */
 	uint32_t ip_id;
 
@@ -249,6 +253,11 @@ int stack_is_local(const struct synq_stack *s, uint32_t ip);
 int stack_local_index(const struct synq_stack *s, uint32_t ip);
 uint32_t stack_hash4(const struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
 		     uint16_t dport);
+/* stack_hash4 of g's 4-tuple (the saved one when g is the packet being handled) */
+static inline uint32_t stack_seg_hash(const struct synq_stack *s, const struct synq_seg *g)
+{
+	return g == s->in_seg ? s->in_hash : stack_hash4(s, g->saddr, g->daddr, g->sport, g->dport);
+}
 uint32_t stack_isn(const struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
 		   uint16_t dport);
 uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr);
@@ -270,6 +279,7 @@ void sock_hash_insert(struct synq_stack *s, struct synq_sock *sk);
 void sock_hash_remove(struct synq_stack *s, struct synq_sock *sk);
 struct synq_sock *sock_lookup(struct synq_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 			      uint16_t rport);
+struct synq_sock *sock_lookup_seg(struct synq_stack *s, const struct synq_seg *g);
 struct synq_sock *listener_lookup(struct synq_stack *s, uint32_t laddr, uint16_t lport);
 void sock_set_state(struct synq_stack *s, struct synq_sock *sk, int state);
 void sock_timer_update(struct synq_stack *s, struct synq_sock *sk);
