@@ -3,12 +3,12 @@
  *
  * The run drives one server stack and one client host on the virtual network (vnet.h) and records
  * everything as it happens: the tap gives the packets (send time, then delivery time), the
- * stacks' on_event hooks give the listener's decisions, state changes and connection results,
- * the vnet app hook plays the applications. Counters: a snapshot of the server's counters is
- * taken before each packet enters the server, and at each server event the difference since the
- * last snapshot is the set of counters that event bumped. What moves without an event (a SYN
- * cookie, an RST to a stray segment, a SYN-ACK retransmitted by the request timer) becomes a
- * note attached to the packet that caused it or to the timers of that instant.
+ * stacks' on_event hooks give the listener's decisions (SYNQ_EV_DROP, DECISION, REQ_NEW,
+ * REQ_GONE, ACCEPTABLE), state changes and connection results, the vnet app hook plays the
+ * applications. Counters: a snapshot of the server's counters is taken before each packet enters
+ * the server, and at each server event the difference since the last snapshot is the set of
+ * counters that event bumped (plus the event's own counter when the engine bumps it right after
+ * the event). What still moves without an event becomes a "counters" note.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -59,6 +59,16 @@ const struct lab_experiment lab_experiments[] = {
      "connects: every SYN is dropped (B8, ListenOverflows+1 each) and the client retransmits on\n"
      "its schedule (1 s steps, then doubling: tcp_syn_linear_timeouts) until connect() fails with\n"
      "ETIMEDOUT after about 134 s."},
+    {"flood", "20000 spoofed SYNs at 4000/s while two real clients connect", "S7-c1",
+     "listen(128), accept() as connections come; from 0.3 s on, 20000 SYNs from spoofed\n"
+     "sources (10.77.1-80.x) arrive at 4000/s for 5 s; their SYN-ACKs go nowhere. The first 129\n"
+     "(backlog+1) become requests that retransmit and expire; with tcp_syncookies=1 (the\n"
+     "default) every later SYN gets a SYN cookie and nothing is stored, so c1 and c2 (2 s and\n"
+     "6.5 s into the flood) connect at once. --set net.ipv4.tcp_syncookies=0 (S7-c0): later\n"
+     "SYNs are dropped, c1 needs 6-7 SYNs, until the pruned requests expire (7 SYNs and 7.1 s\n"
+     "with --kernel-timers, as the kernel); =2 (S7-c2): a cookie for every SYN, no request.\n"
+     "The ladder sums the flood per second; the end shows the clients' success rate and connect\n"
+     "latency, the queues' maxima and the engine's memory."},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -78,6 +88,9 @@ int lab_preset(struct lab_params *p, const char *name)
 	p->rtt_ms = 50;
 	p->seed = 1;
 	p->accept_mode = LAB_ACCEPT_NEVER;
+	p->kernel = "6.18";
+	p->flood_rate = 4000;
+	p->flood_sources = 20000;
 	if (!strcmp(name, "overflow")) {
 		p->experiment = "overflow";
 	} else if (!strcmp(name, "abort")) {
@@ -97,6 +110,21 @@ int lab_preset(struct lab_params *p, const char *name)
 		p->send_bytes = 1;
 		p->send_sec = 40;
 		p->duration_s = 46;
+	} else if (!strcmp(name, "flood")) {
+		/* kernel-truth S7-c1: the harness set tcp_max_syn_backlog=2048 (synq's default) */
+		p->experiment = "flood";
+		p->backlog = 128;
+		p->fill = 2;
+		p->burst = 0;
+		p->fill_gap_ms = 4500;
+		p->flood_at_s = 0.3;   /* the harness listened 0.3 s before the flood began */
+		p->clients_at_s = 2.3; /* 2 s into the flood, then 6.5 s */
+		p->rtt_ms = 0;
+		p->accept_mode = LAB_ACCEPT_AT;
+		p->accept_sec = 0;
+		p->flood_count = 20000;
+		p->flood_rate = 4000;
+		p->flood_sources = 20000;
 	} else {
 		p->experiment = "syn-drop";
 		p->fill = 3;
@@ -110,7 +138,8 @@ int lab_preset(struct lab_params *p, const char *name)
 /* ---- option parsing ------------------------------------------------------------------------- */
 static const char *const value_opts[] = {"backlog", "fill", "fill-gap", "burst", "rtt", "loss",
 					 "accept", "send", "duration", "seed", "set", "client-set",
-					 "pcap", "svg", "kernel", NULL};
+					 "pcap", "svg", "kernel", "flood-rate", "flood-sources",
+					 "flood-count", "flood-at", "clients-rate", "clients-at", NULL};
 
 static int takes_value(const char *name)
 {
@@ -189,8 +218,6 @@ int lab_parse(struct lab_params *p, int argc, char **argv, char *err, size_t err
 	}
 	if (!exp)
 		exp = "overflow";
-	if (!strcmp(exp, "flood"))
-		PERR("experiment 'flood' is not supported yet");
 	if (lab_preset(p, exp) != 0)
 		PERR("unknown experiment '%s' (synq lab --list shows them)", exp);
 
@@ -233,10 +260,50 @@ int lab_parse(struct lab_params *p, int argc, char **argv, char *err, size_t err
 		} else if (!strcmp(name, "quiet")) {
 			p->quiet = 1;
 		} else if (!strcmp(name, "kernel")) {
-			PERR("--kernel %s: kernel profiles are not supported yet (synq follows Linux 6.18)", v);
+			if (!strcmp(v, "6.18")) {
+				p->kernel = "6.18";
+			} else if (!strcmp(v, "3.10")) {
+				/* the engine's 3.10 listen-queue rules, when it has them */
+				if (check_set("net.synq.kernel_rules=310"))
+					PERR("--kernel 3.10: this engine does not have the 3.10 rules yet "
+					     "(not supported yet; synq follows Linux 6.18)");
+				p->kernel = "3.10";
+			} else {
+				PERR("--kernel %s: want 6.18 or 3.10", v);
+			}
 		} else if (!strcmp(name, "kernel-timers")) {
-			PERR("--kernel-timers: the timer-wheel model is not supported yet (timers fire at "
-			     "their exact deadlines)");
+			p->kernel_timers = 1;
+		} else if (!strcmp(name, "flood-rate") || !strcmp(name, "clients-rate")) {
+			char b[32];
+			size_t n = strlen(v);
+			if (n >= 2 && !strcmp(v + n - 2, "/s"))
+				n -= 2;
+			if (n >= sizeof(b))
+				n = sizeof(b) - 1;
+			memcpy(b, v, n);
+			b[n] = 0;
+			if (parse_num(b, 0.001, 1e6, &d))
+				PERR("--%s %s: want N or N/s, 0.001..1000000 per second", name, v);
+			if (name[0] == 'f')
+				p->flood_rate = d;
+			else
+				p->fill_gap_ms = 1000.0 / d;
+		} else if (!strcmp(name, "flood-sources")) {
+			if (parse_long(v, 1, 62500, &l))
+				PERR("--flood-sources %s: want 1..62500", v);
+			p->flood_sources = l;
+		} else if (!strcmp(name, "flood-count")) {
+			if (parse_long(v, 0, 1000000, &l))
+				PERR("--flood-count %s: want 0..1000000", v);
+			p->flood_count = l;
+		} else if (!strcmp(name, "flood-at")) {
+			if (parse_num(v, 0, 86400, &d))
+				PERR("--flood-at %s: want seconds, 0..86400", v);
+			p->flood_at_s = d;
+		} else if (!strcmp(name, "clients-at")) {
+			if (parse_num(v, 0, 86400, &d))
+				PERR("--clients-at %s: want seconds, 0..86400", v);
+			p->clients_at_s = d;
 		} else if (!strcmp(name, "backlog")) {
 			if (parse_long(v, -2147483647L - 1, 2147483647L, &l))
 				PERR("--backlog %s: not an integer", v);
@@ -323,6 +390,11 @@ int lab_parse(struct lab_params *p, int argc, char **argv, char *err, size_t err
 	}
 	if (p->fill + p->burst < 1)
 		PERR("no clients: --fill + --burst must be at least 1");
+	if (p->kernel && !strcmp(p->kernel, "3.10")) {
+		if (p->n_srv_set >= LAB_MAX_SETS)
+			PERR("--kernel: at most %d --set", LAB_MAX_SETS);
+		p->srv_set[p->n_srv_set++] = "net.synq.kernel_rules=310";
+	}
 	if (p->fill + p->burst > LAB_MAX_CLIENTS)
 		PERR("too many clients: --fill + --burst must be at most %d", LAB_MAX_CLIENTS);
 	return 0;
@@ -387,6 +459,7 @@ struct client {
 	int started, connected, sent, done;
 	uint64_t connect_at; /* absolute */
 	uint64_t call_ns;    /* when connect() was called (absolute) */
+	uint64_t est_ns;     /* when it connected (absolute) */
 	uint32_t cisn, sisn;
 	int have_c, have_s;
 	int n_syn, n_synack;
@@ -397,6 +470,8 @@ struct fifo {
 	size_t head, tail, cap;
 };
 
+#define FLOOD_WINDOW_NS (200 * MS) /* spoofed SYNs are injected this far ahead of their time */
+
 struct ctx {
 	struct lab_result *res;
 	const struct lab_params *p;
@@ -404,20 +479,24 @@ struct ctx {
 	synq_stack *srv, *cli;
 	int srv_node, cli_node;
 	int lfd;
-	uint64_t rng_s, rng_c;
+	uint64_t rng_s, rng_c, rng_f;
 	int n;
 	struct client c[LAB_MAX_CLIENTS + 1];
 	struct fifo q[2]; /* 0: client->server, 1: server->client; record indices in flight */
 	uint64_t snap[SYNQ_COUNTER_COUNT];
 	int cause_conn;       /* the last packet delivered to the server */
 	uint64_t cause_t;
-	int timers_due;       /* the server's timers fire in the instant being processed */
 	uint32_t qa, qm, qq;
 	int have_q;
-	size_t last_drop;     /* index+1 of the last drop record (for merging) */
 	int accept_on;
 	uint64_t accept_next;
 	int acc_fd[LAB_MAX_CLIENTS + 1]; /* server fd of ck once accepted (0: none) */
+	/* the flood */
+	long f_next;          /* the next spoofed SYN to inject */
+	int f_open;           /* a second of flood being summed in f */
+	int f_emitting;
+	struct lab_rec f;
+	int64_t f_ctr[SYNQ_COUNTER_COUNT];
 	int err;
 };
 
@@ -433,11 +512,16 @@ static void rnd(void *user, void *buf, size_t len)
 
 static uint64_t rel(uint64_t abs_ns) { return abs_ns >= LAB_EPOCH_NS ? abs_ns - LAB_EPOCH_NS : 0; }
 
+static void flood_emit(struct ctx *x, uint64_t rel_t);
+
 static struct lab_rec *rec_new(struct ctx *x, int kind, uint64_t abs_ns)
 {
 	struct lab_result *r = x->res;
 	if (x->err)
 		return NULL;
+	/* the flood's second ends before this record: its summary goes first */
+	if (x->f_open && !x->f_emitting && rel(abs_ns) >= x->f.from_ns + S_NS)
+		flood_emit(x, x->f.from_ns + S_NS);
 	if (r->n == r->cap) {
 		size_t nc = r->cap ? r->cap * 2 : 256;
 		struct lab_rec *nr = realloc(r->rec, nc * sizeof(*nr));
@@ -483,40 +567,56 @@ static void fifo_push(struct ctx *x, struct fifo *f, size_t v)
 	f->v[f->tail++] = v;
 }
 
-/* counters that moved since the last snapshot (the interesting ones into e), new snapshot */
-static void take_delta(struct ctx *x, struct lab_rec *e, int only_timer, int skip_timer)
+static void add_delta(struct lab_rec *e, int id, int64_t d)
 {
-	for (int id = 0; id < SYNQ_COUNTER_COUNT; id++) {
-		int timer = id == SYNQ_C_TCP_TIMEOUTS || id == SYNQ_C_TCP_SYN_RETRANS ||
-			    id == SYNQ_C_TCP_RETRANS_SEGS;
-		if ((only_timer && !timer) || (skip_timer && timer))
-			continue;
-		uint64_t v = synq_counter(x->srv, id);
-		int64_t d = (int64_t)(v - x->snap[id]);
-		x->snap[id] = v;
-		if (d && e && !lab_counter_boring(id) && e->n_delta < LAB_MAX_DELTA) {
-			e->delta[e->n_delta].id = id;
-			e->delta[e->n_delta].n = d;
-			e->n_delta++;
+	for (int i = 0; i < e->n_delta; i++)
+		if (e->delta[i].id == id) {
+			e->delta[i].n += d;
+			return;
 		}
+	if (e->n_delta < LAB_MAX_DELTA) {
+		e->delta[e->n_delta].id = id;
+		e->delta[e->n_delta].n = d;
+		e->n_delta++;
 	}
 }
 
-static int pending_delta(const struct ctx *x, int only_timer, int skip_timer, int64_t *d_out)
+/* counters that moved since the last snapshot (the interesting ones into e, all of them into
+ * sum), new snapshot; returns 1 if an interesting one moved */
+static int take_delta(struct ctx *x, struct lab_rec *e, int64_t *sum)
 {
 	int any = 0;
 	for (int id = 0; id < SYNQ_COUNTER_COUNT; id++) {
-		int timer = id == SYNQ_C_TCP_TIMEOUTS || id == SYNQ_C_TCP_SYN_RETRANS ||
-			    id == SYNQ_C_TCP_RETRANS_SEGS;
-		if ((only_timer && !timer) || (skip_timer && timer))
+		uint64_t v = synq_counter(x->srv, id);
+		int64_t d = (int64_t)(v - x->snap[id]);
+		if (!d)
 			continue;
-		int64_t d = (int64_t)(synq_counter(x->srv, id) - x->snap[id]);
-		if (d_out)
-			d_out[id] = d;
-		if (d && !lab_counter_boring(id))
-			any = 1;
+		x->snap[id] = v;
+		if (sum)
+			sum[id] += d;
+		if (lab_counter_boring(id))
+			continue;
+		any = 1;
+		if (e)
+			add_delta(e, id, d);
 	}
 	return any;
+}
+
+/* the engine bumps some counters right after the event that announces them (a retransmitted
+ * SYN-ACK's TCPSynRetrans and RetransSegs, an RST's OutRsts): count them with the event */
+static void pre_count(struct ctx *x, struct lab_rec *e, int64_t *sum, int id)
+{
+	if (id < 0 || id >= SYNQ_COUNTER_COUNT)
+		return;
+	for (int i = 0; i < e->n_delta; i++)
+		if (e->delta[i].id == id)
+			return;
+	x->snap[id]++;
+	if (sum)
+		sum[id]++;
+	if (!lab_counter_boring(id))
+		add_delta(e, id, 1);
 }
 
 static void fill_queue(struct ctx *x, struct lab_rec *e)
@@ -541,6 +641,11 @@ static void check_queue(struct ctx *x, uint64_t now)
 	x->qa = in.recvq;
 	x->qm = in.sendq;
 	x->qq = in.synq_len;
+	struct lab_flood_summary *fs = &x->res->flood;
+	fs->max_synq = in.synq_len > fs->max_synq ? in.synq_len : fs->max_synq;
+	fs->max_recvq = in.recvq > fs->max_recvq ? in.recvq : fs->max_recvq;
+	if (x->f_open && in.synq_len > x->f.f_maxq)
+		x->f.f_maxq = in.synq_len;
 	struct lab_rec *e = rec_new(x, LAB_QUEUE, now);
 	if (e) {
 		e->qa = in.recvq;
@@ -550,49 +655,93 @@ static void check_queue(struct ctx *x, uint64_t now)
 }
 
 /* counters that moved with no engine event: a note on what caused them */
-static void flush_note(struct ctx *x, uint64_t now, int conn, int timers)
+static void flush_note(struct ctx *x, uint64_t now, int conn)
 {
-	int64_t d[SYNQ_COUNTER_COUNT];
-	if (!pending_delta(x, timers, !timers, d)) {
-		take_delta(x, NULL, timers, !timers);
+	struct lab_rec tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	if (!take_delta(x, &tmp, x->f_open && !conn ? x->f_ctr : NULL))
 		return;
-	}
-	struct lab_rec *e = rec_new(x, timers ? LAB_DECIDE : LAB_NOTE, now);
-	if (!e) {
-		take_delta(x, NULL, timers, !timers);
+	if (x->f_open && !conn)
+		return; /* the flood's: summed with its second */
+	struct lab_rec *e = rec_new(x, LAB_NOTE, now);
+	if (!e)
 		return;
-	}
-	e->at = 0;
-	e->conn = timers ? 0 : conn;
+	e->conn = conn;
 	fill_queue(x, e);
-	if (timers) {
-		snprintf(e->code, sizeof(e->code), "synack_retransmit");
-		snprintf(e->rule, sizeof(e->rule), "B12");
-		long n = (long)d[SYNQ_C_TCP_SYN_RETRANS];
-		if (n > 1)
-			snprintf(e->text, sizeof(e->text), "request timers fired: %ld SYN-ACKs retransmitted", n);
-		else if (n == 1)
-			snprintf(e->text, sizeof(e->text), "request timer fired: SYN-ACK retransmitted");
-		else
-			snprintf(e->text, sizeof(e->text), "request timer fired");
-	} else if (d[SYNQ_C_SYNCOOKIES_SENT] > 0) {
-		e->kind = LAB_DECIDE;
-		snprintf(e->code, sizeof(e->code), "syn_cookie");
-		snprintf(e->rule, sizeof(e->rule), "B6");
-		snprintf(e->text, sizeof(e->text),
-			 "SYN queue full (Q=%u > M=%u): SYN cookie sent, nothing stored", e->qq, e->qm);
-	} else if (d[SYNQ_C_TCP_OUT_RSTS] > 0 && !d[SYNQ_C_EMBRYONIC_RSTS]) {
-		e->kind = LAB_DECIDE;
-		snprintf(e->code, sizeof(e->code), "reset");
-		snprintf(e->rule, sizeof(e->rule), "B30");
-		snprintf(e->text, sizeof(e->text), "no connection, request or cookie for this segment: RST");
-	} else {
-		snprintf(e->code, sizeof(e->code), "counters");
-		snprintf(e->text, sizeof(e->text), "counters moved");
-	}
-	take_delta(x, e, timers, !timers);
+	snprintf(e->code, sizeof(e->code), "counters");
+	snprintf(e->text, sizeof(e->text), "counters moved");
+	e->n_delta = tmp.n_delta;
+	memcpy(e->delta, tmp.delta, sizeof(e->delta));
 }
 
+/* ---- the flood's per-second summary ---------------------------------------------------------- */
+static void flood_open(struct ctx *x, uint64_t now)
+{
+	uint64_t t = rel(now), t0 = (uint64_t)llround(x->p->flood_at_s * 1e9);
+	if (x->f_open && t < x->f.from_ns + S_NS)
+		return;
+	if (x->f_open)
+		flood_emit(x, x->f.from_ns + S_NS);
+	memset(&x->f, 0, sizeof(x->f));
+	memset(x->f_ctr, 0, sizeof(x->f_ctr));
+	x->f.kind = LAB_FLOOD;
+	x->f.from_ns = t < t0 ? t : t0 + (t - t0) / S_NS * S_NS;
+	x->f.f_maxq = x->qq;
+	x->f_open = 1;
+}
+
+static void flood_what(struct ctx *x, const char *code)
+{
+	struct lab_rec *f = &x->f;
+	const char *c = code && code[0] ? code : "other";
+	for (int i = 0; i < f->n_what; i++)
+		if (!strcmp(f->what[i].code, c)) {
+			f->what[i].n++;
+			return;
+		}
+	if (f->n_what == LAB_FLOOD_KINDS) {
+		c = "other";
+		for (int i = 0; i < f->n_what; i++)
+			if (!strcmp(f->what[i].code, c)) {
+				f->what[i].n++;
+				return;
+			}
+		snprintf(f->what[LAB_FLOOD_KINDS - 1].code, sizeof(f->what[0].code), "other");
+		f->what[LAB_FLOOD_KINDS - 1].n++;
+		return;
+	}
+	snprintf(f->what[f->n_what].code, sizeof(f->what[0].code), "%s", c);
+	f->what[f->n_what++].n = 1;
+}
+
+/* the second being summed becomes a record, stamped rel_t (or now, if the run ends earlier) */
+static void flood_emit(struct ctx *x, uint64_t rel_t)
+{
+	if (!x->f_open)
+		return;
+	/* counters still pending belong to the instant being processed, not to this second */
+	x->f_emitting = 1;
+	uint64_t now = x->net ? rel(vnet_now(x->net)) : rel_t;
+	struct lab_rec *e = rec_new(x, LAB_FLOOD, LAB_EPOCH_NS + (rel_t < now ? rel_t : now));
+	x->f_emitting = 0;
+	x->f_open = 0;
+	if (!e)
+		return;
+	uint64_t t = e->t_ns;
+	*e = x->f;
+	e->t_ns = t;
+	e->arr_ns = NONE;
+	e->qa = x->qa;
+	e->qm = x->qm;
+	e->qq = x->qq;
+	e->n_delta = 0;
+	for (int id = 0; id < SYNQ_COUNTER_COUNT; id++)
+		if (x->f_ctr[id] && !lab_counter_boring(id))
+			add_delta(e, id, x->f_ctr[id]);
+	snprintf(e->code, sizeof(e->code), "flood");
+}
+
+/* ---- the stacks' events ----------------------------------------------------------------------- */
 static void copy_why(struct lab_rec *e, const struct synq_event *ev)
 {
 	snprintf(e->code, sizeof(e->code), "%s", ev->code ? ev->code : "");
@@ -607,59 +756,46 @@ static void srv_event(void *user, const struct synq_event *ev)
 	int k = conn_of_port(x, ev->raddr, ev->rport);
 	struct lab_rec *e;
 	switch (ev->kind) {
-	case SYNQ_EV_DROP: {
-		/* listen_overflow() reports ListenOverflows and ListenDrops as two events: one record */
-		if (x->last_drop && x->last_drop == x->res->n) {
-			e = &x->res->rec[x->last_drop - 1];
-			if (e->t_ns == rel(now) && e->conn == k && ev->code && !strcmp(e->code, ev->code)) {
-				take_delta(x, e, 0, 0);
-				return;
-			}
-		}
-		e = rec_new(x, LAB_DROP, now);
-		if (!e)
-			return;
-		e->conn = k;
-		copy_why(e, ev);
-		fill_queue(x, e);
-		take_delta(x, e, 0, 0);
-		x->last_drop = x->res->n;
-		break;
-	}
+	case SYNQ_EV_DROP:
+	case SYNQ_EV_DECISION:
 	case SYNQ_EV_REQ_NEW:
-	case SYNQ_EV_ACCEPTABLE:
-		e = rec_new(x, LAB_DECIDE, now);
-		if (!e)
-			return;
-		e->conn = k;
-		copy_why(e, ev);
-		fill_queue(x, e);
-		take_delta(x, e, 0, 0);
-		if (ev->kind == SYNQ_EV_REQ_NEW && (e = rec_new(x, LAB_STATE, now))) {
-			e->conn = k;
-			e->state = SYNQ_TCP_SYN_RECV;
-		}
-		break;
 	case SYNQ_EV_REQ_GONE:
-		e = rec_new(x, LAB_DROP, now);
+	case SYNQ_EV_ACCEPTABLE:
+		if (!k && x->p->flood_count > 0 && ev->raddr != 0) {
+			/* about a spoofed SYN: summed per second */
+			struct lab_rec tmp;
+			memset(&tmp, 0, sizeof(tmp));
+			flood_open(x, now);
+			take_delta(x, &tmp, x->f_ctr);
+			if (ev->kind == SYNQ_EV_DECISION || ev->kind == SYNQ_EV_DROP) {
+				pre_count(x, &tmp, x->f_ctr, ev->counter);
+				if (ev->code && (!strcmp(ev->code, "synack_rtx") || !strcmp(ev->code, "dup_syn")))
+					pre_count(x, &tmp, x->f_ctr, SYNQ_C_TCP_RETRANS_SEGS);
+			}
+			flood_what(x, ev->code);
+			break;
+		}
+		e = rec_new(x, ev->kind == SYNQ_EV_DROP || ev->kind == SYNQ_EV_REQ_GONE ? LAB_DROP
+											: LAB_DECIDE,
+			    now);
 		if (!e)
 			return;
 		e->conn = k;
 		copy_why(e, ev);
 		fill_queue(x, e);
-		/* other requests' timers may have fired before this one in the same instant: the
-		 * expiry itself is one TCPTimeouts, the rest stays for the timers' note */
-		take_delta(x, e, 0, 1);
-		if (x->timers_due && synq_counter(x->srv, SYNQ_C_TCP_TIMEOUTS) > x->snap[SYNQ_C_TCP_TIMEOUTS] &&
-		    e->n_delta < LAB_MAX_DELTA) {
-			x->snap[SYNQ_C_TCP_TIMEOUTS]++;
-			e->delta[e->n_delta].id = SYNQ_C_TCP_TIMEOUTS;
-			e->delta[e->n_delta].n = 1;
-			e->n_delta++;
+		/* one event per decision: ListenOverflows comes with its ListenDrops */
+		take_delta(x, e, NULL);
+		if (ev->kind == SYNQ_EV_DECISION || ev->kind == SYNQ_EV_DROP) {
+			pre_count(x, e, NULL, ev->counter);
+			if (ev->code && (!strcmp(ev->code, "synack_rtx") || !strcmp(ev->code, "dup_syn")))
+				pre_count(x, e, NULL, SYNQ_C_TCP_RETRANS_SEGS);
 		}
-		if ((e = rec_new(x, LAB_STATE, now))) {
-			e->conn = k;
-			e->state = SYNQ_TCP_CLOSE;
+		if (ev->kind == SYNQ_EV_REQ_NEW || ev->kind == SYNQ_EV_REQ_GONE) {
+			int st = ev->kind == SYNQ_EV_REQ_NEW ? SYNQ_TCP_SYN_RECV : SYNQ_TCP_CLOSE;
+			if ((e = rec_new(x, LAB_STATE, now))) {
+				e->conn = k;
+				e->state = st;
+			}
 		}
 		break;
 	case SYNQ_EV_STATE:
@@ -713,19 +849,18 @@ static void cli_event(void *user, const struct synq_event *ev)
 		break;
 	case SYNQ_EV_CONNECTED:
 		x->c[k].connected = 1;
+		x->c[k].est_ns = ev->now_ns;
 		app_rec(x, ev->now_ns, k, k, "connect", 0);
 		break;
 	case SYNQ_EV_DROP:
+	case SYNQ_EV_DECISION:
 		if (!ev->code || !ev->code[0])
 			return;
 		if ((e = rec_new(x, LAB_DECIDE, ev->now_ns))) {
 			e->at = e->conn = k;
 			copy_why(e, ev);
-			if (ev->counter >= 0 && !lab_counter_boring(ev->counter)) {
-				e->delta[0].id = ev->counter;
-				e->delta[0].n = 1;
-				e->n_delta = 1;
-			}
+			if (ev->counter >= 0 && !lab_counter_boring(ev->counter))
+				add_delta(e, ev->counter, 1);
 		}
 		break;
 	default:
@@ -740,18 +875,38 @@ static void tap(void *user, int event, int from, int to, const uint8_t *pkt, siz
 	struct synq_seg g;
 	if (wire_parse(pkt, len, &g) != WIRE_OK)
 		return;
+	if (from < 0) { /* a spoofed SYN (vnet_inject) */
+		if (event == VNET_DELIVERED) {
+			flush_note(x, x->cause_t, x->cause_conn);
+			x->cause_conn = 0;
+			x->cause_t = now;
+			flood_open(x, now);
+			x->f.f_in++;
+			x->res->flood.flood_sent++;
+		}
+		return;
+	}
 	int c2s = from == x->cli_node;
 	int k = c2s ? conn_of_port(x, g.saddr, g.sport) : conn_of_port(x, g.daddr, g.dport);
+	if (!c2s && !k) { /* the server's answer to a spoofed source: goes nowhere */
+		if (event == VNET_SENT) {
+			flood_open(x, now);
+			if ((g.flags & TCP_SYN) && (g.flags & TCP_ACK))
+				x->f.f_synack++;
+			else if (g.flags & TCP_RST)
+				x->f.f_rst++;
+		}
+		return;
+	}
 	struct fifo *f = &x->q[c2s ? 0 : 1];
 	if (event == VNET_DELIVERED) {
 		if (f->head < f->tail)
 			x->res->rec[f->v[f->head++]].arr_ns = rel(now);
 		if (to == x->srv_node) {
 			/* what the previous packet moved without an event belongs to it */
-			flush_note(x, x->cause_t, x->cause_conn, 0);
+			flush_note(x, x->cause_t, x->cause_conn);
 			x->cause_conn = k;
 			x->cause_t = now;
-			x->last_drop = 0;
 		}
 		return;
 	}
@@ -814,6 +969,48 @@ static void tap(void *user, int event, int from, int to, const uint8_t *pkt, siz
 	fifo_push(x, f, x->res->n - 1);
 }
 
+/* ---- the flood's packets ----------------------------------------------------------------------- */
+static uint64_t flood_time(const struct ctx *x, long i)
+{
+	return LAB_EPOCH_NS + (uint64_t)llround(x->p->flood_at_s * 1e9) +
+	       (uint64_t)llround((double)i * 1e9 / x->p->flood_rate);
+}
+
+/* inject the spoofed SYNs due before now + FLOOD_WINDOW_NS (as gt_synflood builds them: MSS 1460,
+ * SACK, TS, WS 7, window 64240, random ISN) */
+static void flood_inject(struct ctx *x, uint64_t now)
+{
+	const struct lab_params *p = x->p;
+	while (x->f_next < p->flood_count && flood_time(x, x->f_next) < now + FLOOD_WINDOW_NS) {
+		long i = x->f_next++;
+		long j = i % p->flood_sources;
+		struct synq_seg g;
+		memset(&g, 0, sizeof(g));
+		g.saddr = (10u << 24) | (77u << 16) | ((uint32_t)(1 + (j / 250) % 250) << 8) |
+			  (uint32_t)(1 + j % 250);
+		g.daddr = LAB_SRV_IP;
+		g.ttl = 64;
+		g.ip_id = (uint16_t)i;
+		g.sport = (uint16_t)(20000 + i % 40000);
+		g.dport = LAB_SRV_PORT;
+		rnd(&x->rng_f, &g.seq, sizeof(g.seq));
+		g.flags = TCP_SYN;
+		g.window = 64240;
+		g.opt.present = OPT_MSS | OPT_SACK_PERM | OPT_TS | OPT_WSCALE;
+		g.opt.mss = 1460;
+		g.opt.wscale = 7;
+		g.opt.tsval = 1000000u + (uint32_t)i;
+		uint8_t b[128];
+		size_t n = wire_emit(&g, b, sizeof(b));
+		uint64_t t = flood_time(x, i);
+		int rc = n ? vnet_inject(x->net, x->srv_node, b, n, t < now ? now : t) : -EINVAL;
+		if (rc) {
+			x->err = rc;
+			return;
+		}
+	}
+}
+
 /* ---- applications ----------------------------------------------------------------------------- */
 static void client_connect(struct ctx *x, int k, uint64_t now)
 {
@@ -861,6 +1058,7 @@ static void client_fail(struct ctx *x, int k, uint64_t now)
 static void app_act(struct ctx *x, uint64_t now)
 {
 	const struct lab_params *p = x->p;
+	flood_inject(x, now);
 	for (int k = 1; k <= x->n; k++)
 		if (!x->c[k].started && x->c[k].connect_at <= now)
 			client_connect(x, k, now);
@@ -946,17 +1144,11 @@ static void app_act(struct ctx *x, uint64_t now)
 static void hook(void *user, struct vnet *net, uint64_t now)
 {
 	struct ctx *x = user;
-	if (x->timers_due) { /* split: timer counters to the timers, the rest to the last packet */
-		flush_note(x, x->cause_t, x->cause_conn, 0);
-		flush_note(x, now, 0, 1);
-	} else {
-		flush_note(x, x->cause_t, x->cause_conn, 0);
-	}
+	flush_note(x, x->cause_t, x->cause_conn);
 	x->cause_conn = 0;
 	x->cause_t = now;
-	x->last_drop = 0;
 	app_act(x, now);
-	take_delta(x, NULL, 0, 0);
+	flush_note(x, now, 0);
 }
 
 /* the earliest application action still to come; *essential: one that keeps the run going */
@@ -982,6 +1174,12 @@ static uint64_t next_app(const struct ctx *x, uint64_t now, int *essential)
 		t = a < t ? a : t;
 		ess = 1;
 	}
+	if (x->f_next < p->flood_count) {
+		uint64_t f = flood_time(x, x->f_next);
+		f = f > now + FLOOD_WINDOW_NS / 2 ? f - FLOOD_WINDOW_NS / 2 : now;
+		t = f < t ? f : t;
+		ess = 1;
+	}
 	if (p->accept_mode == LAB_ACCEPT_EVERY) {
 		t = x->accept_next < t ? x->accept_next : t;
 		struct synq_sock_info in;
@@ -1000,6 +1198,14 @@ static synq_stack *mkstack(struct ctx *x, uint32_t ip, const char *const *set, i
 	cfg.local_addrs[0] = ip;
 	cfg.n_local_addrs = 1;
 	char b[64];
+	if (x->p->kernel_timers) {
+		snprintf(b, sizeof(b), "net.synq.timer_hz=%d", LAB_KERNEL_HZ);
+		if (synq_config_set(&cfg, b)) {
+			snprintf(x->res->err, sizeof(x->res->err), "%s: unknown knob", b);
+			x->err = -EINVAL;
+			return NULL;
+		}
+	}
 	snprintf(b, sizeof(b), "net.synq.max_sockets=%d", socks);
 	synq_config_set(&cfg, b);
 	snprintf(b, sizeof(b), "net.synq.max_requests=%d", reqs);
@@ -1025,6 +1231,38 @@ static synq_stack *mkstack(struct ctx *x, uint32_t ip, const char *const *set, i
 		return NULL;
 	}
 	return s;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* nearest-rank percentile of n sorted values */
+static double pct(const double *v, int n, double q)
+{
+	if (n <= 0)
+		return 0;
+	int r = (int)ceil(q * n);
+	r = r < 1 ? 1 : r > n ? n : r;
+	return v[r - 1];
+}
+
+static void summarize(struct ctx *x)
+{
+	struct lab_flood_summary *f = &x->res->flood;
+	double lat[LAB_MAX_CLIENTS];
+	int n = 0;
+	f->legit_total = x->n;
+	for (int k = 1; k <= x->n; k++)
+		if (x->c[k].connected)
+			lat[n++] = (double)(x->c[k].est_ns - x->c[k].call_ns) / 1e6;
+	f->legit_ok = n;
+	qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
+	f->connect_p50_ms = pct(lat, n, 0.50);
+	f->connect_p99_ms = pct(lat, n, 0.99);
+	f->peak_bytes = synq_stack_memory(x->srv);
 }
 
 static void free_ctx(struct ctx *x)
@@ -1055,8 +1293,11 @@ int lab_run(const struct lab_params *p, struct lab_result *res)
 	}
 	x->rng_s = 2 * p->seed - 1;
 	x->rng_c = 2 * p->seed;
+	x->rng_f = 3 * p->seed + 12345;
+	/* the request pool: the SYN queue's bound (at most 2 M with the 3.10 rules) and the clients */
+	long bl = p->backlog < 0 ? 0 : p->backlog > 32768 ? 32768 : p->backlog;
 	x->srv = mkstack(x, LAB_SRV_IP, p->srv_set, p->n_srv_set, &x->rng_s, srv_event, x->n + 16,
-			 x->n + 64);
+			 (int)(2 * bl + x->n + 64));
 	if (x->srv)
 		x->cli = mkstack(x, LAB_CLI_IP, p->cli_set, p->n_cli_set, &x->rng_c, cli_event,
 				 x->n + 8, 16);
@@ -1095,9 +1336,15 @@ int lab_run(const struct lab_params *p, struct lab_result *res)
 	check_queue(x, LAB_EPOCH_NS);
 
 	uint64_t gap = (uint64_t)llround(p->fill_gap_ms * 1e6);
+	uint64_t c0 = LAB_EPOCH_NS + (uint64_t)llround(p->clients_at_s * 1e9);
 	for (int k = 1; k <= x->n; k++)
-		x->c[k].connect_at = LAB_EPOCH_NS + (k <= p->fill ? (uint64_t)(k - 1) * gap
-								: (uint64_t)p->fill * gap);
+		x->c[k].connect_at = c0 + (k <= p->fill ? (uint64_t)(k - 1) * gap : (uint64_t)p->fill * gap);
+	if (p->flood_count > 0 && !(p->flood_rate > 0)) {
+		snprintf(res->err, sizeof(res->err), "--flood-rate must be positive");
+		free_ctx(x);
+		return -EINVAL;
+	}
+	flood_inject(x, LAB_EPOCH_NS);
 	if (p->accept_mode == LAB_ACCEPT_EVERY)
 		x->accept_next = LAB_EPOCH_NS + (uint64_t)llround(p->accept_sec * 1e9);
 
@@ -1128,10 +1375,8 @@ int lab_run(const struct lab_params *p, struct lab_result *res)
 			rc = vnet_run_until(x->net, ta);
 			if (rc < 0)
 				break;
-			x->timers_due = 0;
 			hook(x, x->net, ta);
 		} else {
-			x->timers_due = synq_next_deadline(x->srv) <= tn;
 			rc = vnet_step(x->net, tn);
 			if (rc < 0)
 				break;
@@ -1141,8 +1386,10 @@ int lab_run(const struct lab_params *p, struct lab_result *res)
 	if (rc == 0 && !res->idle && vnet_now(x->net) < end)
 		rc = vnet_run_until(x->net, end) < 0 ? -EIO : 0;
 	if (rc == 0) {
-		flush_note(x, x->cause_t, x->cause_conn, 0);
+		flush_note(x, x->cause_t, x->cause_conn);
 		vnet_flush(x->net);
+		flush_note(x, vnet_now(x->net), 0);
+		flood_emit(x, rel(vnet_now(x->net)));
 	}
 	if (rc == 0 && x->err)
 		rc = x->err;
@@ -1160,6 +1407,7 @@ int lab_run(const struct lab_params *p, struct lab_result *res)
 	for (int k = 1; k <= x->n; k++)
 		if (x->c[k].started && !x->c[k].done && synq_sock_info(x->cli, x->c[k].fd, &in) == 0)
 			res->cli_state[k] = in.state;
+	summarize(x);
 	if (rc == 0 && p->pcap_path) {
 		int prc = vnet_pcap(x->net, x->srv_node, NULL, 0);
 		if (prc) {

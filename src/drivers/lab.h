@@ -4,16 +4,21 @@
  * An experiment is a preset of struct lab_params (lab_preset); options change it (lab_parse).
  * lab_run() plays it in virtual time and records what happened as a flat, time-ordered list of
  * records (struct lab_rec): every packet on the wire, what the listener decided and why (from the
- * engine's SYNQ_EV_DROP / REQ_NEW / REQ_GONE / ACCEPTABLE events, with the counters each decision
- * bumped and the queue figures A, M, Q at that moment), socket state changes, application calls
- * and their results, queue-length changes. Renderers turn it into a terminal ladder diagram
- * (lab_ladder), JSON lines (lab_json, docs/lab-json.md) and SVG (lab_svg).
+ * engine's SYNQ_EV_DROP / DECISION / REQ_NEW / REQ_GONE / ACCEPTABLE events, with the counters
+ * each decision bumped and the queue figures A, M, Q at that moment), socket state changes,
+ * application calls and their results, queue-length changes. Renderers turn it into a terminal
+ * ladder diagram (lab_ladder), JSON lines (lab_json, docs/lab-json.md) and SVG (lab_svg).
+ *
+ * The flood experiment adds spoofed SYNs, injected into the server node (vnet_inject) from
+ * 10.77.<1+j/250>.<1+j%250> (j = i mod --flood-sources), ports 20000 + i mod 40000; their SYN-ACKs
+ * are unroutable. They are not recorded one by one: what the listener did with them is summed
+ * per second of virtual time into LAB_FLOOD records.
  *
  * Topology (as ../shared/kernel-truth's harness): server 10.77.0.1:8080; one client host
  * 10.77.0.2 whose clients c1..cN use ports 40001..40000+N: first --fill clients --fill-gap ms
  * apart, then --burst clients at one instant --fill-gap after the last fill client. The link
  * delays client->server packets by --rtt ms (the harness' NFQUEUE delay), server->client 0.
- * The virtual clock starts at LAB_EPOCH_NS (so the SYN-cookie minute turns 3.05 s into the run,
+ * The clients start --clients-at seconds into the run (0, except for flood). The virtual clock starts at LAB_EPOCH_NS (so the SYN-cookie minute turns 3.05 s into the run,
  * as in the recordings); record times are relative to it.
  *
  * Memory: lab_run() allocates the stacks, the vnet and the record list; lab_result_free() frees
@@ -55,6 +60,14 @@ struct lab_params {
 	double send_sec;     /* ...this long after their connect() call (or once connected) */
 	double duration_s;   /* 0: until nothing is pending, at most LAB_IDLE_BOUND_S */
 	uint64_t seed;
+	double clients_at_s; /* the first client connects this long after the run began */
+	int kernel_timers;   /* --kernel-timers: net.synq.timer_hz=250 on both stacks */
+	const char *kernel;  /* --kernel VERSION ("6.18" default) */
+	/* flood: spoofed SYNs */
+	long flood_count;    /* 0: none */
+	double flood_rate;   /* SYNs per second */
+	long flood_sources;  /* distinct source addresses */
+	double flood_at_s;   /* the first spoofed SYN arrives this long after the run began */
 	const char *srv_set[LAB_MAX_SETS]; /* "name=value" for the server's synq_config_set */
 	int n_srv_set;
 	const char *cli_set[LAB_MAX_SETS]; /* same for the client host */
@@ -91,7 +104,10 @@ enum lab_rec_kind {
 	LAB_APP,     /* an application call returned */
 	LAB_QUEUE,   /* the listener's A (recvq), M (sendq) or Q (SYN queue) changed */
 	LAB_NOTE,    /* counters that moved without an engine event, or a kernel log line */
+	LAB_FLOOD,   /* one second of the flood, summed (t = the end of that second, or the run's) */
 };
+
+#define LAB_FLOOD_KINDS 8
 
 #define LAB_MAX_DELTA 8
 
@@ -120,6 +136,21 @@ struct lab_rec {
 	char call[10];      /* connect, accept, read, write, close */
 	long ret;
 	int err;            /* positive errno, 0 if none */
+	/* LAB_FLOOD (also uses delta[], qa/qm/qq: the queues at the end of the second) */
+	uint64_t from_ns;   /* the second summed: [from_ns, from_ns + 1 s) */
+	long f_in, f_synack, f_rst; /* spoofed SYNs delivered; SYN-ACKs, RSTs sent to spoofed sources */
+	uint32_t f_maxq;    /* the SYN queue's maximum in that second */
+	int n_what;         /* the listener's decisions about spoofed SYNs, by reason */
+	struct { char code[24]; long n; } what[LAB_FLOOD_KINDS];
+};
+
+/** The flood experiment's result (lab_result.flood), also filled for other experiments. */
+struct lab_flood_summary {
+	int legit_total, legit_ok;      /* clients, and those whose connect() succeeded */
+	double connect_p50_ms, connect_p99_ms; /* connect() call to ESTABLISHED, successful ones */
+	uint32_t max_synq, max_recvq;   /* the listener's Q and A maxima over the run */
+	uint64_t peak_bytes;            /* the server engine's memory (synq_stack_memory) */
+	long flood_sent;                /* spoofed SYNs delivered */
 };
 
 struct lab_result {
@@ -133,6 +164,7 @@ struct lab_result {
 	uint32_t final_a, final_m, final_q;
 	int cli_state[LAB_MAX_CLIENTS + 1]; /* final state of each client socket (0: closed) */
 	int accepted;
+	struct lab_flood_summary flood;
 	char err[160];       /* what went wrong when lab_run() fails */
 };
 
@@ -142,6 +174,9 @@ struct lab_result {
  *  a -EIO return after the run). */
 int lab_run(const struct lab_params *p, struct lab_result *res);
 void lab_result_free(struct lab_result *res);
+
+/** The kernel-timer model's parameters, for --help and docs (HZ 250). */
+#define LAB_KERNEL_HZ 250
 
 /** Renderers. Each returns 0 or a negative errno (write error). */
 int lab_ladder(const struct lab_result *r, FILE *out, int width);

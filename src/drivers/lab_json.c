@@ -113,7 +113,18 @@ int lab_json(const struct lab_result *r, FILE *o)
 	jnum(o, p->send_sec);
 	fputs(",\"duration_s\":", o);
 	jnum(o, p->duration_s);
-	fprintf(o, ",\"seed\":%llu,\"set\":[", (unsigned long long)p->seed);
+	fprintf(o, ",\"seed\":%llu,\"kernel\":", (unsigned long long)p->seed);
+	jstr(o, p->kernel ? p->kernel : "6.18");
+	fprintf(o, ",\"kernel_timers\":%s,\"clients_at_s\":", p->kernel_timers ? "true" : "false");
+	jnum(o, p->clients_at_s);
+	if (p->flood_count > 0) {
+		fprintf(o, ",\"flood\":{\"count\":%ld,\"rate\":", p->flood_count);
+		jnum(o, p->flood_rate);
+		fprintf(o, ",\"sources\":%ld,\"at_s\":", p->flood_sources);
+		jnum(o, p->flood_at_s);
+		fputc('}', o);
+	}
+	fputs(",\"set\":[", o);
 	for (int i = 0; i < p->n_srv_set; i++) {
 		if (i)
 			fputc(',', o);
@@ -194,6 +205,22 @@ int lab_json(const struct lab_result *r, FILE *o)
 			}
 			fputs("}\n", o);
 			break;
+		case LAB_FLOOD:
+			head(o, e->t_ns, "flood");
+			fprintf(o, ",\"at\":\"server\",\"from_us\":%llu,\"syns\":%ld,\"synacks\":%ld,"
+				   "\"rsts\":%ld,\"decisions\":{",
+				(unsigned long long)(e->from_ns / 1000), e->f_in, e->f_synack, e->f_rst);
+			for (int w = 0; w < e->n_what; w++) {
+				if (w)
+					fputc(',', o);
+				jstr(o, e->what[w].code);
+				fprintf(o, ":%ld", e->what[w].n);
+			}
+			fputc('}', o);
+			deltas(o, e);
+			fprintf(o, ",\"max_synq\":%u,\"recvq\":%u,\"sendq\":%u,\"synq\":%u}\n", e->f_maxq,
+				e->qa, e->qm, e->qq);
+			break;
 		case LAB_QUEUE:
 			head(o, e->t_ns, "queue");
 			fprintf(o, ",\"recvq\":%u,\"sendq\":%u,\"synq\":%u}\n", e->qa, e->qm, e->qq);
@@ -209,5 +236,16 @@ int lab_json(const struct lab_result *r, FILE *o)
 		r->final_q, r->accepted);
 	counters(o, r->end_ns, "server", r->srv_ctr);
 	counters(o, r->end_ns, "clients", r->cli_ctr);
+	if (p->flood_count > 0) {
+		const struct lab_flood_summary *f = &r->flood;
+		head(o, r->end_ns, "flood_summary");
+		fprintf(o, ",\"legit_total\":%d,\"legit_ok\":%d,\"connect_p50_ms\":", f->legit_total,
+			f->legit_ok);
+		jnum(o, round(f->connect_p50_ms * 1000) / 1000);
+		fputs(",\"connect_p99_ms\":", o);
+		jnum(o, round(f->connect_p99_ms * 1000) / 1000);
+		fprintf(o, ",\"max_synq\":%u,\"max_recvq\":%u,\"peak_bytes\":%llu,\"flood_syns\":%ld}\n",
+			f->max_synq, f->max_recvq, (unsigned long long)f->peak_bytes, f->flood_sent);
+	}
 	return ferror(o) ? -EIO : 0;
 }

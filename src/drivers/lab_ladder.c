@@ -186,6 +186,23 @@ int lab_rec_text(const struct lab_result *res, size_t i, char *text, size_t cap)
 		if (m < cap)
 			add_delta(text, cap, m, e);
 		return 1;
+	case LAB_FLOOD:
+		m = (size_t)snprintf(text, cap, "flood %.1f-%.1f s: %ld spoofed SYNs in, %ld SYN-ACKs",
+				     (double)e->from_ns / 1e9, (double)e->from_ns / 1e9 + 1, e->f_in,
+				     e->f_synack);
+		if (e->f_rst && m < cap)
+			m += (size_t)snprintf(text + m, cap - m, ", %ld RSTs", e->f_rst);
+		if (m < cap)
+			m += (size_t)snprintf(text + m, cap - m, " out");
+		for (int w = 0; w < e->n_what && m < cap; w++)
+			m += (size_t)snprintf(text + m, cap - m, "%s%ld %s", w ? ", " : " · ",
+					      e->what[w].n, e->what[w].code);
+		if (m < cap)
+			m += (size_t)snprintf(text + m, cap - m, " · Q max %u, now %u, A=%u", e->f_maxq,
+					      e->qq, e->qa);
+		if (m < cap)
+			add_delta(text, cap, m, e);
+		return 1;
 	case LAB_STATE:
 		/* the server's request states repeat its decisions; a client's SYN_SENT and
 		 * ESTABLISHED repeat its connect() */
@@ -218,7 +235,8 @@ static void rec_cells(const struct lay *L, const struct lab_rec *e, struct row *
 	row_lanes(L, r, "│");
 	if (e->kind != LAB_PKT) {
 		const char *mark = e->kind == LAB_DROP ? "✖" : e->kind == LAB_DECIDE ? "◆"
-				 : e->kind == LAB_NOTE ? "·" : e->kind == LAB_STATE ? "○" : "□";
+				 : e->kind == LAB_NOTE ? "·" : e->kind == LAB_STATE ? "○"
+				 : e->kind == LAB_FLOOD ? "≋" : "□";
 		r->cell[lane_x(L, lane_of(L, e->at))] = mark;
 		return;
 	}
@@ -253,8 +271,20 @@ int lab_ladder(const struct lab_result *res, FILE *out, int width)
 
 	fprintf(out, "synq lab %s: server 10.77.0.1:%d listen(%d); clients on 10.77.0.2\n",
 		p->experiment, LAB_SRV_PORT, p->backlog);
-	fprintf(out, "clients: %d fill (c1-c%d) %g ms apart, then %d at once; client->server delay %g ms\n",
-		p->fill, p->fill, p->fill_gap_ms, p->burst, p->rtt_ms);
+	fprintf(out, "clients: %d fill (c1-c%d) %g ms apart", p->fill, p->fill, p->fill_gap_ms);
+	if (p->burst)
+		fprintf(out, ", then %d at once", p->burst);
+	if (p->clients_at_s > 0)
+		fprintf(out, ", from %g s", p->clients_at_s);
+	fprintf(out, "; client->server delay %g ms\n", p->rtt_ms);
+	if (p->flood_count > 0)
+		fprintf(out, "flood: %ld spoofed SYNs at %g/s from %ld sources (10.77.1.1 ...) from %g s;\n"
+			     "       their SYN-ACKs go nowhere; summed per second (≋ rows)\n",
+			p->flood_count, p->flood_rate, p->flood_sources, p->flood_at_s);
+	if (p->kernel_timers)
+		fprintf(out, "timers: on the kernel's timer wheel (HZ=%d, --kernel-timers)\n", LAB_KERNEL_HZ);
+	if (p->kernel && strcmp(p->kernel, "6.18"))
+		fprintf(out, "listen-queue rules: Linux %s (--kernel)\n", p->kernel);
 	fprintf(out, "server: accept() %s", p->accept_mode == LAB_ACCEPT_NEVER ? "never" : "");
 	if (p->accept_mode == LAB_ACCEPT_AT)
 		fprintf(out, "everything from %g s on", p->accept_sec);
@@ -332,6 +362,18 @@ int lab_ladder(const struct lab_result *res, FILE *out, int width)
 	fprintf(out, "LISTEN  %-6u  %-6u  10.77.0.1:%-8d  0.0.0.0:*\n", res->final_a, res->final_m,
 		LAB_SRV_PORT);
 	fprintf(out, "SYN queue (requests in SYN-RECV): %u\n", res->final_q);
+	if (p->flood_count > 0) {
+		const struct lab_flood_summary *f = &res->flood;
+		fprintf(out, "\nflood: %ld spoofed SYNs delivered\n", f->flood_sent);
+		fprintf(out, "legitimate clients: %d of %d connected", f->legit_ok, f->legit_total);
+		if (f->legit_ok)
+			fprintf(out, "; connect() latency p50 %.1f ms, p99 %.1f ms", f->connect_p50_ms,
+				f->connect_p99_ms);
+		fprintf(out, "\nqueues: SYN queue at most %u, accept queue at most %u (M=%u)\n", f->max_synq,
+			f->max_recvq, res->final_m);
+		fprintf(out, "server engine memory: %llu bytes (allocated at creation, never more)\n",
+			(unsigned long long)f->peak_bytes);
+	}
 	fprintf(out, "\nclient sockets at the end:");
 	for (int k = 1; k <= res->n_clients; k++) {
 		if (k > 1 && (k - 1) % 6 == 0)

@@ -63,7 +63,8 @@ static void chart(const struct lab_result *r, FILE *o)
 		CX0, CY0 - 24, LAB_SRV_PORT);
 	fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#888\"/>\n",
 		CX0, CY0, CX1 - CX0, CY1 - CY0);
-	for (uint32_t v = 0; v <= maxq; v++)
+	uint32_t step = maxq > 10 ? (maxq + 9) / 10 : 1;
+	for (uint32_t v = 0; v <= maxq; v += step)
 		fprintf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%u</text>\n", CX0 - 6,
 			CY1 - v * sy + 4, v);
 	fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\" fill=\"#c0392b\">%llu</text>\n",

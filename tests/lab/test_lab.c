@@ -11,7 +11,10 @@
  *
  * Kernel timers run late on the timer wheel (SPEC §7), synq's are exact: a kernel time may be
  * later than synq's by 4.5 % + 70 ms and earlier by at most 15 ms.
- * Also: option parsing (errors, presets), the JSON renderer's shape, the ladder's width.
+ * Also: --kernel-timers (the overflow's SYN-ACK gaps on the timer wheel), the flood experiment
+ * against kernel-truth S7-c1/c0/c2 (legitimate clients' SYNs and connect times, the SYN queue's
+ * bound, the server's counters at the harness' observation time), option parsing (errors,
+ * presets), the JSON renderer's shape, the ladder's width.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,7 +348,8 @@ static void test_options(void **state)
 	    {"nosuch", NULL, NULL},	      {"--nosuch", NULL, NULL},	    {"--backlog", "x", NULL},
 	    {"--fill", "-1", NULL},	      {"--accept", "sometimes", NULL}, {"--send", "100", NULL},
 	    {"--set", "net.ipv4.nosuch=1", NULL}, {"--set", "net.ipv4.tcp_synack_retries=x", NULL},
-	    {"--kernel", "3.10", NULL},	      {"--kernel-timers", NULL, NULL}, {"flood", NULL, NULL},
+	    {"--kernel", "2.6", NULL},	      {"--kernel-timers=1", NULL, NULL}, {"--flood-rate", "x", NULL},
+	    {"--flood-rate", "0/s", NULL},     {"--flood-sources", "0", NULL}, {"--clients-rate", "-1", NULL},
 	    {"overflow", "abort", NULL},       {"--duration", "0", NULL},
 	    {"--rtt", NULL, NULL},	      {"-x", NULL, NULL},
 	};
@@ -355,8 +360,215 @@ static void test_options(void **state)
 				 err);
 	}
 	assert_int_equal(parse(&p, err, "--fill", "0", "--burst", "0", NULL), -EINVAL);
-	assert_int_equal(parse(&p, err, "--kernel", "3.10", NULL), -EINVAL);
-	assert_non_null(strstr(err, "not supported yet"));
+	/* --kernel 3.10 is the engine's net.synq.kernel_rules, when it has it */
+	struct synq_config c;
+	synq_config_init(&c);
+	if (synq_config_set(&c, "net.synq.kernel_rules=310") == 0) {
+		assert_int_equal(parse(&p, err, "--kernel", "3.10", NULL), 0);
+		assert_string_equal(p.srv_set[p.n_srv_set - 1], "net.synq.kernel_rules=310");
+	} else {
+		assert_int_equal(parse(&p, err, "--kernel", "3.10", NULL), -EINVAL);
+		assert_non_null(strstr(err, "not supported yet"));
+	}
+	assert_int_equal(parse(&p, err, "--kernel-timers", NULL), 0);
+	assert_int_equal(p.kernel_timers, 1);
+	assert_int_equal(parse(&p, err, "flood", "--flood-rate", "1000/s", "--clients-rate", "4/s",
+			       "--flood-sources", "10", NULL),
+			 0);
+	assert_int_equal(p.backlog, 128);
+	assert_true(p.flood_count == 20000 && p.flood_rate == 1000 && p.flood_sources == 10);
+	assert_true(p.fill_gap_ms == 250);
+	assert_int_equal(p.accept_mode, LAB_ACCEPT_AT);
+}
+
+/* ---- kernel timers -------------------------------------------------------------------------------- */
+static int run_args(struct lab_result *r, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, r);
+	argv[argc++] = "lab";
+	for (char *a; argc < 31 && (a = va_arg(ap, char *));)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	struct lab_params p;
+	char err[256];
+	int rc = lab_parse(&p, argc, argv, err, sizeof(err));
+	if (rc)
+		fail_msg("lab_parse: %d %s", rc, err);
+	return lab_run(&p, r);
+}
+
+/* the server's packets to ck, and the time its request left the SYN queue (or -1) */
+static int synacks(const struct lab_result *r, int k, double *t, int cap, double *gone)
+{
+	int n = 0;
+	*gone = -1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lab_rec *e = &r->rec[i];
+		if (e->kind == LAB_PKT && e->from == 0 && e->conn == k && !strcmp(e->flags, "S.") && n < cap)
+			t[n++] = (double)e->t_ns / 1e9;
+		if (e->kind == LAB_DROP && e->conn == k && !strcmp(e->code, "request_expired"))
+			*gone = (double)e->t_ns / 1e9;
+	}
+	return n;
+}
+
+/* HZ=250 wheel: the 1 s timer at level 1 (32 ms slots), 2 s = 500 jiffies -> 504 (2.016 s),
+ * 4 s at level 2 (256 ms slots), 8 s -> 2048 jiffies, 16 s -> 4032, 32 s at level 3 (2.048 s) */
+static void test_kernel_timers(void **state)
+{
+	struct lab_result r;
+	assert_int_equal(run_args(&r, "overflow", "--kernel-timers", NULL), 0);
+	for (int k = 4; k <= 5; k++) {
+		double t[8], gone;
+		assert_int_equal(synacks(&r, k, t, 8, &gone), 6);
+		double g[5];
+		for (int i = 0; i < 5; i++)
+			g[i] = t[i + 1] - t[i];
+		if (!(g[0] > 1.0 && g[0] < 1.033) || fabs(g[1] - 2.016) > 1e-6 || !(g[2] > 4.0 && g[2] < 4.257) ||
+		    fabs(g[3] - 8.192) > 1e-6 || fabs(g[4] - 16.128) > 1e-6)
+			fail_msg("c%d SYN-ACK gaps %.3f %.3f %.3f %.3f %.3f", k, g[0], g[1], g[2], g[3], g[4]);
+		if (!(gone - t[5] > 32.0 && gone - t[5] <= 34.05))
+			fail_msg("c%d: request gone %.3f s after the last SYN-ACK", k, gone - t[5]);
+	}
+	/* the same packets and counters as the exact run, only later */
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_LISTEN_OVERFLOWS], 13);
+	lab_result_free(&r);
+}
+
+/* ---- flood (kernel-truth S7) ---------------------------------------------------------------------- */
+static int syns_of(const struct lab_result *r, int k)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += r->rec[i].kind == LAB_PKT && r->rec[i].from == k && !strcmp(r->rec[i].flags, "S");
+	return n;
+}
+
+static double connect_ms(const struct lab_result *r, int k)
+{
+	double call = -1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lab_rec *e = &r->rec[i];
+		if (e->kind != LAB_APP || e->at != k || strcmp(e->call, "connect"))
+			continue;
+		if (e->err == EINPROGRESS)
+			call = (double)e->t_ns / 1e6;
+		else if (!e->err)
+			return (double)e->t_ns / 1e6 - call;
+	}
+	return -1;
+}
+
+static void check_flood_common(const struct lab_result *r)
+{
+	int flood_recs = 0;
+	long syns = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct lab_rec *e = &r->rec[i];
+		/* no spoofed packet is drawn: every packet record is a legitimate client's */
+		if (e->kind == LAB_PKT)
+			assert_true(e->conn >= 1 && e->conn <= 2);
+		if (e->kind == LAB_QUEUE)
+			assert_true(e->qq <= 129); /* never more than backlog + 1 */
+		if (e->kind == LAB_FLOOD) {
+			flood_recs++;
+			syns += e->f_in;
+			assert_true(e->f_maxq <= 129);
+		}
+		if (i)
+			assert_true(e->t_ns >= r->rec[i - 1].t_ns);
+	}
+	assert_true(flood_recs >= 5 && flood_recs < 20); /* about one a second */
+	assert_int_equal(syns, 20000);
+	assert_int_equal(r->flood.flood_sent, 20000);
+	assert_int_equal(r->flood.legit_total, 2);
+	assert_true(r->flood.peak_bytes > 0);
+}
+
+static void test_flood_cookies(void **state)
+{
+	struct lab_result r;
+	assert_int_equal(run_args(&r, "flood", "--duration", "14.3", NULL), 0); /* S7-c1 */
+	check_flood_common(&r);
+	assert_int_equal(r.flood.legit_ok, 2);
+	assert_int_equal(syns_of(&r, 1), 1);
+	assert_int_equal(syns_of(&r, 2), 1);
+	assert_true(r.flood.connect_p99_ms < 1.0);
+	assert_int_equal(r.flood.max_synq, 129);
+	/* the kernel's counters at the harness' observation time (14 s into the flood) */
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_SYNCOOKIES_SENT], 19873);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_TCP_REQQ_FULL_DO_COOKIES], 19873);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_SYNCOOKIES_RECV], 2);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_LISTEN_DROPS], 0);
+	lab_result_free(&r);
+
+	assert_int_equal(run_args(&r, "flood", "--set", "net.ipv4.tcp_syncookies=2", NULL), 0); /* S7-c2 */
+	check_flood_common(&r);
+	assert_int_equal(r.flood.legit_ok, 2);
+	assert_int_equal(r.flood.max_synq, 0);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_SYNCOOKIES_SENT], 20002);
+	lab_result_free(&r);
+}
+
+static void test_flood_no_cookies(void **state)
+{
+	struct lab_result r;
+	/* exact timers: the requests expire at 7.000 s, c1's 6th SYN meets room */
+	assert_int_equal(run_args(&r, "flood", "--set", "net.ipv4.tcp_syncookies=0", NULL), 0);
+	check_flood_common(&r);
+	assert_int_equal(r.flood.legit_ok, 2);
+	assert_true(syns_of(&r, 1) >= 6);
+	assert_int_equal(syns_of(&r, 2), 2);
+	assert_int_equal(r.flood.max_synq, 129);
+	lab_result_free(&r);
+
+	/* S7-c0 on the timer wheel: 7 SYNs and 7.14 s for c1, 2 SYNs and 1.02 s for c2; the
+	 * server's counters 25 s into the flood */
+	assert_int_equal(run_args(&r, "flood", "--set", "net.ipv4.tcp_syncookies=0", "--kernel-timers",
+				  "--duration", "25.3", NULL),
+			 0);
+	check_flood_common(&r);
+	assert_int_equal(syns_of(&r, 1), 7);
+	assert_int_equal(syns_of(&r, 2), 2);
+	double c1 = connect_ms(&r, 1), c2 = connect_ms(&r, 2);
+	if (!late_ok(7143.9, c1) || !late_ok(1017.4, c2))
+		fail_msg("connect() took %.1f / %.1f ms (kernel 7143.9 / 1017.4)", c1, c2);
+	assert_int_equal(r.flood.max_synq, 129);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_LISTEN_DROPS], 19878);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_TCP_REQQ_FULL_DROP], 19878);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_TCP_SYN_RETRANS], 386);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_TCP_TIMEOUTS], 451);
+	assert_int_equal((int)r.srv_ctr[SYNQ_C_LISTEN_OVERFLOWS], 0);
+	lab_result_free(&r);
+}
+
+static void test_flood_json(void **state)
+{
+	struct lab_result r;
+	assert_int_equal(run_args(&r, "flood", "--flood-count", "2000", "--flood-rate", "1000/s", NULL), 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(lab_json(&r, f), 0);
+	fclose(f);
+	const char *last = strrchr(buf, '{');
+	assert_non_null(strstr(last, "\"ev\":\"flood_summary\",\"legit_total\":2,\"legit_ok\":2,"
+				     "\"connect_p50_ms\":0,\"connect_p99_ms\":0,\"max_synq\":129,"
+				     "\"max_recvq\":1,\"peak_bytes\":"));
+	assert_non_null(strstr(buf, "\"ev\":\"flood\",\"at\":\"server\",\"from_us\":300000,\"syns\":1000,"));
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_int_equal(lab_ladder(&r, f, 100), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "legitimate clients: 2 of 2 connected"));
+	assert_non_null(strstr(buf, "≋"));
+	free(buf);
+	lab_result_free(&r);
 }
 
 /* ---- renderers ----------------------------------------------------------------------------------- */
@@ -423,6 +635,8 @@ int main(void)
 	    cmocka_unit_test(test_late_accept),	     cmocka_unit_test(test_data_after_expiry),
 	    cmocka_unit_test(test_silent_client),    cmocka_unit_test(test_syn_drop),
 	    cmocka_unit_test(test_options),	     cmocka_unit_test(test_json_and_ladder),
+	    cmocka_unit_test(test_kernel_timers),    cmocka_unit_test(test_flood_cookies),
+	    cmocka_unit_test(test_flood_no_cookies), cmocka_unit_test(test_flood_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ errors() {
 		grep -v '^[[:space:]]*$'
 }
 
-for exp in overflow abort late-accept data-after-expiry silent-client syn-drop; do
+for exp in overflow abort late-accept data-after-expiry silent-client syn-drop flood; do
 	# JSON lines
 	if ! "$synq" lab "$exp" --json >"$tmp/$exp.json" 2>"$tmp/err"; then
 		bad "synq lab $exp --json failed: $(cat "$tmp/err")"
@@ -56,6 +56,14 @@ import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 exp = sys.argv[2]
 assert evs[0]["ev"] == "setup" and evs[0]["experiment"] == exp, "first line is not the setup"
+if exp == "flood":
+    s = evs.pop()
+    assert s["ev"] == "flood_summary", "the flood run does not end with flood_summary"
+    for k in ("legit_total", "legit_ok", "connect_p50_ms", "connect_p99_ms", "max_synq", "max_recvq", "peak_bytes"):
+        assert k in s, "flood_summary has no " + k
+    assert s["legit_ok"] == s["legit_total"] == 2 and s["max_synq"] == 129, s
+    fl = [e for e in evs if e["ev"] == "flood"]
+    assert 5 <= len(fl) <= 20 and sum(e["syns"] for e in fl) == 20000, "flood lines"
 assert evs[-2]["ev"] == "counters" and evs[-2]["at"] == "server", "no server counters at the end"
 assert evs[-1]["ev"] == "counters", "no client counters at the end"
 kinds = {e["ev"] for e in evs}
@@ -120,12 +128,13 @@ w=$("$py" -c 'import sys; print(max(len(l.rstrip("\n")) for l in open(sys.argv[1
 "$synq" lab --help >"$tmp/out" 2>&1 || bad "synq lab --help exited with $?"
 grep -q -- "--backlog" "$tmp/out" || bad "--help does not describe --backlog"
 "$synq" lab --list >"$tmp/out" 2>&1 || bad "synq lab --list exited with $?"
-for exp in overflow abort late-accept data-after-expiry silent-client syn-drop; do
+for exp in overflow abort late-accept data-after-expiry silent-client syn-drop flood; do
 	grep -q "^$exp " "$tmp/out" || bad "--list does not describe $exp"
 done
-grep -q "^flood" "$tmp/out" && bad "--list shows flood (not in this milestone)"
+"$synq" lab --help | grep -q -- "--kernel-timers" || bad "--help does not describe --kernel-timers"
+"$synq" lab --help | grep -q -- "--flood-rate" || bad "--help does not describe --flood-rate"
 for args in "nosuch" "--nosuch" "--backlog x" "--accept sometimes" "--send 100" \
-	"--set net.ipv4.nosuch=1" "--kernel 3.10" "--kernel-timers" "flood" "overflow abort" \
+	"--set net.ipv4.nosuch=1" "--kernel 2.6" "--kernel-timers=yes" "--flood-rate 0" "overflow abort" \
 	"--burst" "--fill 0 --burst 0"; do
 	# shellcheck disable=SC2086
 	"$synq" lab $args >"$tmp/out" 2>"$tmp/err"
@@ -134,7 +143,13 @@ for args in "nosuch" "--nosuch" "--backlog x" "--accept sometimes" "--send 100" 
 	[ "$(grep -c . "$tmp/err")" -eq 1 ] || bad "synq lab $args: want one line on stderr, got: $(cat "$tmp/err")"
 	[ -s "$tmp/out" ] && bad "synq lab $args printed on stdout"
 done
-"$synq" lab --kernel 3.10 2>&1 | grep -q "not supported yet" || bad "--kernel does not say 'not supported yet'"
+# the flood ladder: summary rows, no spoofed packet drawn, the legitimate clients' result
+"$synq" lab flood >"$tmp/flood" 2>"$tmp/err" || bad "synq lab flood failed: $(cat "$tmp/err")"
+grep -q "≋" "$tmp/flood" || bad "the flood ladder has no flood rows"
+grep -q "legitimate clients: 2 of 2 connected" "$tmp/flood" || bad "the flood ladder has no client summary"
+[ "$(wc -l <"$tmp/flood")" -lt 200 ] || bad "the flood ladder draws the flood packet by packet"
+w=$("$py" -c 'import sys; print(max(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8")))' "$tmp/flood")
+[ "$w" -le 100 ] || bad "the flood ladder is $w columns wide"
 
 [ "$fail" -eq 0 ] || exit 1
 echo "test_lab_cli: ok"
