@@ -275,11 +275,12 @@ static int rtx_synack(struct synq_stack *s, struct synq_sock *l, struct synq_req
 {
 	int rc = send_synack(s, l, r, NULL, 0);
 	if (rc == 0) {
-		decision_ev(s, l, req_laddr(s, r), r->saddr, r->sport, SYNQ_C_TCP_SYN_RETRANS, why);
 		cnt_inc(s, SYNQ_C_TCP_RETRANS_SEGS);
 		cnt_inc(s, SYNQ_C_TCP_SYN_RETRANS);
 		if (r->num_retrans < 255)
 			r->num_retrans++;
+		/* events follow the counters they report */
+		decision_ev(s, l, req_laddr(s, r), r->saddr, r->sport, SYNQ_C_TCP_SYN_RETRANS, why);
 	}
 	return rc;
 }
@@ -440,9 +441,9 @@ void listen_input(struct synq_stack *s, struct synq_sock *l, const struct synq_s
 	if (g->flags & TCP_ACK) {
 		if (s->cfg.tcp_syncookies && !(g->flags & (TCP_RST | TCP_SYN)) && cookie_ack(s, l, g))
 			return;
-		decision(s, l, g, SYNQ_C_TCP_OUT_RSTS,
-			 "rst_no_request|B30|ACK with no request at the listener: RST seq = SEG.ACK");
-		tcp_send_reset_for(s, g);
+		if (tcp_send_reset_for(s, g) == 0)
+			decision(s, l, g, SYNQ_C_TCP_OUT_RSTS,
+				 "rst_no_request|B30|ACK with no request at the listener: RST seq = SEG.ACK");
 		return;
 	}
 	if (g->flags & TCP_RST) {
@@ -613,10 +614,10 @@ static int tcp_in_window(uint32_t seq, uint32_t end, uint32_t s_win, uint32_t e_
 }
 
 /* B20/B23/B28/B30: tcp_v4_send_reset() for a segment (no socket context) */
-void tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g)
+int tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g)
 {
 	if (g->flags & TCP_RST)
-		return;
+		return -EINVAL;
 	struct synq_seg r;
 	memset(&r, 0, sizeof(r));
 	r.saddr = g->daddr;
@@ -631,7 +632,7 @@ void tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g)
 		r.flags = TCP_RST | TCP_ACK;
 		r.ack = g->seq + seg_seqlen(g);
 	}
-	out_emit(s, &r);
+	return out_emit(s, &r);
 }
 
 /* tcp_v4_reqsk_send_ack(): seq = snt_isn + 1, ack = rcv_nxt (B21) */

@@ -305,8 +305,8 @@ static inline uint64_t req_expires(const struct synq_req *r)
 
 /* ---- tcp_in.c --------------------------------------------------------------------------- */
 void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g);
-/* B30/B31: reply to a segment no socket wants (l = listener or NULL) */
-void tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g);
+/* B30/B31: the RST answering segment g (none for an RST): 0 if queued */
+int tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g);
 
 /* ---- tcp_out.c -------------------------------------------------------------------------- */
 void tcp_seg_init(const struct synq_stack *s, const struct synq_sock *sk, struct synq_seg *g,
