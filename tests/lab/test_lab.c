@@ -29,86 +29,10 @@
 
 #include "synq.h"
 #include "drivers/lab.h"
+#include "golden.h"
 
-#define MAXP 512
-
-/* ---- the golden files (as tests/scenario/test_kernel_truth.c reads them) ----------------------- */
-struct gpkt {
-	double t;
-	int cs; /* 1: C>S */
-	int port;
-	char flags[8];
-	long seq, ack; /* ack -1: none */
-	long len;
-};
-
-struct golden {
-	struct gpkt p[MAXP];
-	int np;
-	struct {
-		char side[4];
-		char name[48];
-		long v;
-	} c[64];
-	int nc;
-	char ev[64][160];
-	double ev_t[64];
-	int nev;
-	int port_of[LAB_MAX_CLIENTS + 1]; /* ck -> the recording's client port (by first SYN) */
-	int nclients;
-};
-
-static void load(struct golden *g, const char *name)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "tests/scenario/kernel/%s.golden", name);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s (run the tests from the repository root)", path);
-	memset(g, 0, sizeof(*g));
-	char line[512];
-	while (fgets(line, sizeof(line), f)) {
-		struct gpkt *p = &g->p[g->np];
-		char dir[8], ack[16];
-		if (!strncmp(line, "pkt ", 4) && g->np < MAXP) {
-			if (sscanf(line + 4, "%lf %7s %d %7s %ld %15s %ld", &p->t, dir, &p->port, p->flags,
-				   &p->seq, ack, &p->len) == 7) {
-				p->cs = !strcmp(dir, "C>S");
-				p->ack = strcmp(ack, "-") ? atol(ack) : -1;
-				g->np++;
-			}
-		} else if (!strncmp(line, "ctr ", 4) && g->nc < 64) {
-			if (sscanf(line + 4, "%3s %47s %ld", g->c[g->nc].side, g->c[g->nc].name,
-				   &g->c[g->nc].v) == 3)
-				g->nc++;
-		} else if (!strncmp(line, "ev ", 3) && g->nev < 64) {
-			int n = 0;
-			if (sscanf(line + 3, "%lf %n", &g->ev_t[g->nev], &n) == 1) {
-				snprintf(g->ev[g->nev], sizeof(g->ev[0]), "%s", line + 3 + n);
-				g->nev++;
-			}
-		}
-	}
-	fclose(f);
-	assert_true(g->np > 0);
-	for (int i = 0; i < g->np; i++) {
-		const struct gpkt *p = &g->p[i];
-		if (!p->cs || strcmp(p->flags, "S"))
-			continue;
-		int seen = 0;
-		for (int k = 1; k <= g->nclients; k++)
-			seen |= g->port_of[k] == p->port;
-		if (!seen && g->nclients < LAB_MAX_CLIENTS)
-			g->port_of[++g->nclients] = p->port;
-	}
-}
-
-/* ---- comparison ---------------------------------------------------------------------------------- */
-static int late_ok(double kernel_rel, double synq_rel)
-{
-	double d = kernel_rel - synq_rel;
-	return d >= -15.0 && d <= 0.045 * synq_rel + 70.0;
-}
+/* the golden files: tests/lib/golden.h */
+static int late_ok(double kernel_rel, double synq_rel) { return golden_time_ok(kernel_rel, synq_rel, 0); }
 
 /* flags as a set: ".P" and "P." are the same segment */
 static int same_flags(const char *a, const char *b)
@@ -121,15 +45,6 @@ static int same_flags(const char *a, const char *b)
 	return 1;
 }
 
-static double g_first_syn(const struct golden *g, int port)
-{
-	for (int i = 0; i < g->np; i++)
-		if (g->p[i].port == port && g->p[i].cs && !strcmp(g->p[i].flags, "S"))
-			return g->p[i].t;
-	return -1;
-}
-
-/* the time the client's first SYN reached the server, ms since the run began */
 static double l_first_syn(const struct lab_result *r, int k)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -165,7 +80,7 @@ static void compare(const char *exp, const struct golden *g, const struct lab_re
 	int n = g->nclients < r->n_clients ? g->nclients : r->n_clients;
 	for (int k = 1; k <= n; k++) {
 		int port = g->port_of[k];
-		double k0 = g_first_syn(g, port), s0 = l_first_syn(r, k);
+		double k0 = golden_first_syn(g, port), s0 = l_first_syn(r, k);
 		/* the server's packets, in order */
 		int ki = 0;
 		size_t si = 0;
@@ -187,7 +102,7 @@ static void compare(const char *exp, const struct golden *g, const struct lab_re
 				     g->p[ki].t - k0);
 				break;
 			}
-			const struct gpkt *kp = &g->p[ki];
+			const struct golden_pkt *kp = &g->p[ki];
 			const struct lab_rec *sp = &r->rec[si];
 			long sack = sp->has_ack ? (long)sp->ack : -1;
 			double st = (double)sp->t_ns / 1e6 - s0;
@@ -289,7 +204,7 @@ static void check(const char *exp, const char *golden, const char *const *skip)
 	struct lab_params p;
 	struct lab_result r;
 	assert_int_equal(lab_preset(&p, exp), 0);
-	load(&g, golden);
+	golden_load(&g, golden);
 	assert_int_equal(lab_run(&p, &r), 0);
 	compare(exp, &g, &r, skip);
 	lab_result_free(&r);

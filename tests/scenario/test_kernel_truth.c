@@ -27,6 +27,7 @@
 #include "synq.h"
 #include "core/wire.h"
 #include "drivers/vnet.h"
+#include "golden.h"
 
 #define MS 1000000ull
 /* golden time 0. The minute counter of SYN cookies (B33) then turns at golden 3 s, 63 s, ...:
@@ -47,20 +48,6 @@ struct pkt {
 	long len;
 };
 
-struct golden {
-	struct pkt p[MAXP];
-	int np;
-	struct {
-		char side[4];
-		char name[48];
-		long v;
-	} c[64];
-	int nc;
-	char ev[64][160];
-	double ev_t[64];
-	int nev;
-};
-
 struct scen {
 	const char *name;
 	int backlog;
@@ -77,42 +64,6 @@ struct scen {
 	double run_ms;
 	const char *skip[8]; /* counters not compared (reason at the scenario) */
 };
-
-/* ---- golden files ---------------------------------------------------------------------------- */
-static void load(struct golden *g, const char *name)
-{
-	char path[256];
-	snprintf(path, sizeof(path), "tests/scenario/kernel/%s.golden", name);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("cannot open %s (run the tests from the repository root)", path);
-	memset(g, 0, sizeof(*g));
-	char line[512];
-	while (fgets(line, sizeof(line), f)) {
-		struct pkt *p = &g->p[g->np];
-		char dir[8], ack[16];
-		if (!strncmp(line, "pkt ", 4) && g->np < MAXP) {
-			if (sscanf(line + 4, "%lf %7s %d %7s %ld %15s %ld", &p->t, dir, &p->port, p->flags,
-				   &p->seq, ack, &p->len) == 7) {
-				p->cs = !strcmp(dir, "C>S");
-				p->ack = strcmp(ack, "-") ? atol(ack) : -1;
-				g->np++;
-			}
-		} else if (!strncmp(line, "ctr ", 4) && g->nc < 64) {
-			if (sscanf(line + 4, "%3s %47s %ld", g->c[g->nc].side, g->c[g->nc].name,
-				   &g->c[g->nc].v) == 3)
-				g->nc++;
-		} else if (!strncmp(line, "ev ", 3) && g->nev < 64) {
-			int n = 0;
-			if (sscanf(line + 3, "%lf %n", &g->ev_t[g->nev], &n) == 1) {
-				snprintf(g->ev[g->nev], sizeof(g->ev[0]), "%s", line + 3 + n);
-				g->nev++;
-			}
-		}
-	}
-	fclose(f);
-	assert_true(g->np > 0);
-}
 
 /* ---- the synq run ---------------------------------------------------------------------------- */
 struct run {
@@ -321,7 +272,7 @@ static void run_scenario(struct run *r, const struct scen *sc, const struct gold
 	int seen[1024] = {0};
 	double burst_t = -1;
 	for (int i = 0; i < g->np; i++) {
-		const struct pkt *p = &g->p[i];
+		const struct golden_pkt *p = &g->p[i];
 		if (!p->cs || strcmp(p->flags, "S") || seen[p->port - 40000])
 			continue;
 		seen[p->port - 40000] = 1;
@@ -371,10 +322,7 @@ static int wheel_mode; /* net.synq.timer_hz=250: both sides are late the same wa
 
 static int late_ok(double kernel_rel, double synq_rel)
 {
-	double d = kernel_rel - synq_rel;
-	if (wheel_mode) /* same wheel, unknown jiffies phase: within a level-2 granule (256 ms) */
-		return d >= -260.0 && d <= 260.0 + 0.02 * synq_rel;
-	return d >= -15.0 && d <= 0.045 * synq_rel + 70.0;
+	return golden_time_ok(kernel_rel, synq_rel, wheel_mode);
 }
 
 static int skipped(const struct scen *sc, const char *name)
@@ -398,7 +346,7 @@ static void compare(const struct scen *sc, const struct golden *g, struct run *r
 	} while (0)
 	for (int fi = 0; fi < r->nf; fi++) {
 		int port = r->f[fi].port;
-		double k0 = first_syn(g->p, g->np, port), s0 = first_syn(r->p, r->np, port);
+		double k0 = golden_first_syn(g, port), s0 = first_syn(r->p, r->np, port);
 		/* the server's packets, in order */
 		int ki = 0, si = 0, ksyn = 0, ssyn = 0;
 		for (;;) {
@@ -409,13 +357,14 @@ static void compare(const struct scen *sc, const struct golden *g, struct run *r
 			if (ki >= g->np && si >= r->np)
 				break;
 			if (ki >= g->np || si >= r->np) {
-				const struct pkt *x = ki < g->np ? &g->p[ki] : &r->p[si];
+				const char *xf = ki < g->np ? g->p[ki].flags : r->p[si].flags;
+				double xt = ki < g->np ? g->p[ki].t - k0 : r->p[si].t - s0;
 				FAIL("  :%d %s has an extra S>C [%s] at %.1f ms\n", port,
-				     ki < g->np ? "kernel" : "synq", x->flags,
-				     x->t - (ki < g->np ? k0 : s0));
+				     ki < g->np ? "kernel" : "synq", xf, xt);
 				break;
 			}
-			const struct pkt *k = &g->p[ki], *s = &r->p[si];
+			const struct golden_pkt *k = &g->p[ki];
+			const struct pkt *s = &r->p[si];
 			if (strcmp(k->flags, s->flags) || k->seq != s->seq || k->ack != s->ack ||
 			    k->len != s->len)
 				FAIL("  :%d S>C kernel [%s] %ld/%ld len %ld, synq [%s] %ld/%ld len %ld\n",
@@ -471,7 +420,7 @@ static void compare(const struct scen *sc, const struct golden *g, struct run *r
 				if (r->f[fi].port != port)
 					continue;
 				found = 1;
-				double kr = g->ev_t[i] - first_syn(g->p, g->np, port);
+				double kr = g->ev_t[i] - golden_first_syn(g, port);
 				double sr = r->f[fi].err_ms - first_syn(r->p, r->np, port);
 				if (r->f[fi].err != err)
 					FAIL("  :%d kernel app saw errno %d, synq %d\n", port, err,
@@ -502,7 +451,7 @@ static void check(const struct scen *sc)
 	for (int i = 0; i < 4 && sc->srv_set[i]; i++)
 		if (!strcmp(sc->srv_set[i], "net.synq.timer_hz=250"))
 			wheel_mode = 1;
-	load(&g, sc->name);
+	golden_load(&g, sc->name);
 	run_scenario(&r, sc, &g);
 	compare(sc, &g, &r);
 	free_run(&r);
