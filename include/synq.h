@@ -130,6 +130,11 @@ struct synq_config {
 	int64_t sock_buf_bytes; /* net.synq.sock_buf_bytes = 65536: receive and send buffer per socket */
 	int64_t out_ring_bytes; /* net.synq.out_ring_bytes = 262144: packets waiting for synq_output */
 	int64_t mtu;            /* net.synq.mtu = 1500: advertised MSS = mtu - 40 */
+	int64_t syn_fairness;   /* net.synq.syn_fairness = 0. 1 (beyond Linux): no source /24 may
+	                           hold more than half of a listener's SYN queue (M + 1) / 2; a SYN
+	                           over that share gets a cookie if tcp_syncookies allows, else it is
+	                           dropped (ListenDrops, SynqFairnessDrops), so one flooding prefix
+	                           cannot starve the others when cookies are off or undesirable */
 	int64_t kernel_rules;   /* net.synq.kernel_rules = 618: the listen-queue rules of Linux 6.18;
 	                           310 (or "3.10"): those of Linux 3.10 (SPEC version notes): SYN
 	                           queue bound roundup_pow_of_two(max(8, min(M, max_syn_backlog)) + 1)
@@ -383,7 +388,8 @@ int synq_poll(const synq_stack *s, int fd);
 	/* synq's own (no kernel equivalent) */                                                  \
 	X(SYNQ_C_SYNQ_OUT_RING_DROPS, "SynqOutRingDrops")                                        \
 	X(SYNQ_C_SYNQ_SOCK_POOL_FULL, "SynqSockPoolFull")                                        \
-	X(SYNQ_C_SYNQ_REQ_POOL_FULL, "SynqReqPoolFull")
+	X(SYNQ_C_SYNQ_REQ_POOL_FULL, "SynqReqPoolFull")                                          \
+	X(SYNQ_C_SYNQ_FAIRNESS_DROPS, "SynqFairnessDrops")
 
 enum synq_counter {
 #define SYNQ_X_ENUM(id, name) id,

@@ -75,6 +75,7 @@ static const struct knob knobs[] = {
 	SIZING("net.synq.mtu", mtu, CONFIG_MTU_MIN, CONFIG_MTU_MAX, 1500),
 	/* 0: timers fire at their exact deadlines; else Linux's timer wheel at this HZ */
 	SYSCTL("net.synq.timer_hz", timer_hz, 0, 1000, 0),
+	SYSCTL("net.synq.syn_fairness", syn_fairness, 0, 1, 0),
 	/* the listen-queue rules of Linux 6.18 (618) or 3.10 (310); "6.18"/"3.10" accepted */
 	SIZING("net.synq.kernel_rules", kernel_rules, 310, 618, 618),
 	{"net.synq.local_addr", 0, 0, SYNQ_MAX_ADDRS, 0, KNOB_ADDR, 0},

@@ -76,6 +76,57 @@ static int synq_full310(const struct synq_sock *l) { return l->qlen >= l->synq_n
 /* B4 (6.13+): inet_csk_reqsk_queue_is_full() is Q > M */
 static int synq_full(const struct synq_sock *l) { return l->qlen > l->max_backlog; }
 
+/* ---- syn_fairness: requests per source /24 (beyond Linux, net.synq.syn_fairness) ----------- */
+static struct pfx_count *pfx_slot(struct synq_stack *s, uint16_t listener, uint32_t saddr,
+				  int create)
+{
+	uint32_t prefix = saddr & 0xffffff00u;
+	uint32_t h = stack_hash4(s, prefix, listener, 0, 0) & (PFX_SLOTS - 1);
+	struct pfx_count *reuse = NULL;
+	for (uint32_t i = 0; i < PFX_SLOTS; i++) {
+		struct pfx_count *e = &s->pfx[(h + i) & (PFX_SLOTS - 1)];
+		if (!e->used) {
+			if (!create)
+				return NULL;
+			e = reuse ? reuse : e;
+			e->used = 1;
+			e->prefix = prefix;
+			e->listener = listener;
+			e->count = 0;
+			return e;
+		}
+		if (e->prefix == prefix && e->listener == listener)
+			return e;
+		if (!e->count && !reuse)
+			reuse = e;
+	}
+	if (reuse && create) {
+		reuse->prefix = prefix;
+		reuse->listener = listener;
+		reuse->count = 0;
+	}
+	return create ? reuse : NULL;
+}
+
+/* a /24 may hold at most half of the SYN queue's M + 1 places */
+static int pfx_over_share(struct synq_stack *s, const struct synq_sock *l, uint32_t saddr)
+{
+	struct pfx_count *e = pfx_slot(s, (uint16_t)sk_idx(s, l), saddr, 0);
+	uint32_t share = (l->max_backlog + 1) / 2;
+	return e && e->count >= (share ? share : 1);
+}
+
+static void pfx_add(struct synq_stack *s, uint16_t listener, uint32_t saddr, int delta)
+{
+	struct pfx_count *e = pfx_slot(s, listener, saddr, delta > 0);
+	if (!e)
+		return;
+	if (delta > 0)
+		e->count++;
+	else if (e->count)
+		e->count--;
+}
+
 /* ---- request table and timer FIFOs ------------------------------------------------------ */
 static uint32_t *req_bucket(struct synq_stack *s, uint32_t saddr, uint32_t daddr, uint16_t sport,
 			    uint16_t dport)
@@ -195,6 +246,8 @@ static void req_drop(struct synq_stack *s, struct synq_req *r, const char *why)
 	if (r->num_timeout == 0)
 		l->young--;
 	s->req_live--;
+	if (s->cfg.syn_fairness)
+		pfx_add(s, r->listener, r->saddr, -1);
 	if (why && s->cfg.on_event) {
 		struct synq_event ev = {.kind = SYNQ_EV_REQ_GONE, .fd = (int)sk_idx(s, l), .counter = -1,
 					.laddr = req_laddr(s, r), .raddr = r->saddr,
@@ -376,6 +429,17 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 		listen_overflow(s, l, g, "accept_queue_full|B8|SYN while the accept queue is full (A > M)");
 		return;
 	}
+	/* net.synq.syn_fairness (beyond Linux): a /24 over its share of the SYN queue gets a cookie
+	 * when cookies are allowed, else it is dropped */
+	if (!want_cookie && s->cfg.syn_fairness && pfx_over_share(s, l, g->saddr)) {
+		if (syncookies) {
+			want_cookie = 1;
+		} else {
+			cnt_inc(s, SYNQ_C_SYNQ_FAIRNESS_DROPS);
+			listendrop(s, l, g, "fairness|B6|this /24 already holds half of the SYN queue");
+			return;
+		}
+	}
 	/* B5 step 4: allocate the request (a cookie SYN needs none) */
 	if (!want_cookie && s->req_free == NIL) {
 		cnt_inc(s, SYNQ_C_SYNQ_REQ_POOL_FULL);
@@ -420,6 +484,8 @@ static void conn_request(struct synq_stack *s, struct synq_sock *l, const struct
 	l->qlen++;
 	l->young++;
 	s->req_live++;
+	if (s->cfg.syn_fairness)
+		pfx_add(s, r->listener, r->saddr, 1);
 	if (s->cfg.on_event) {
 		struct synq_event ev = {.kind = SYNQ_EV_REQ_NEW, .fd = (int)sk_idx(s, l), .counter = -1,
 					.laddr = g->daddr, .raddr = g->saddr, .lport = g->dport,

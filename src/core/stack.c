@@ -121,8 +121,9 @@ int synq_stack_new(const struct synq_config *cfg, uint64_t now_ns, synq_stack **
 	s->bufs = stack_block(s, bufsz * 2 * s->n_socks);
 	s->out.buf = stack_block(s, (size_t)cfg->out_ring_bytes);
 	s->metrics = stack_block(s, sizeof(struct tcpm) * TCPM_SETS * TCPM_WAYS);
+	s->pfx = stack_block(s, sizeof(struct pfx_count) * PFX_SLOTS);
 	if (!s->reqs || !s->req_buckets || !s->socks || !s->sock_buckets || !s->heap || !s->bufs ||
-	    !s->out.buf || !s->metrics) {
+	    !s->out.buf || !s->metrics || !s->pfx) {
 		synq_stack_free(s);
 		return -ENOMEM;
 	}

@@ -186,6 +186,16 @@ struct tcpm {
 	uint64_t stamp;  /* when saved (TCP_METRICS_TIMEOUT: 1 hour) */
 };
 
+/* syn_fairness: requests per (listener, source /24), open addressing; a slot whose count fell to
+ * 0 keeps its key (lookups probe past it) and is reused by the next new prefix */
+#define PFX_SLOTS 4096
+struct pfx_count {
+	uint32_t prefix;   /* saddr & 0xffffff00 */
+	uint16_t listener; /* socket index */
+	uint16_t used;     /* slot ever used */
+	uint32_t count;
+};
+
 struct out_ring {
 	uint8_t *buf;
 	uint32_t cap, head, tail, used; /* records: u16 length then the packet; 0xffff = wrap */
@@ -226,13 +236,14 @@ struct synq_stack {
 
 	struct out_ring out;
 	struct tcpm *metrics; /* TCPM_SETS * TCPM_WAYS */
+	struct pfx_count *pfx; /* PFX_SLOTS (syn_fairness) */
 	char msg[128]; /* text of the last SYNQ_EV_LOG event */
 	char why_code[32], why_rule[8]; /* the current event's code and rule (stack_why) */
 
 	/* memory accounting (synq_stack_memory) */
 	size_t mem_total;
-	void *blocks[8];
-	size_t block_sizes[8];
+	void *blocks[16];
+	size_t block_sizes[16];
 	int n_blocks;
 };
 

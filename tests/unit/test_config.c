@@ -54,6 +54,7 @@ static const struct int_knob int_knobs[] = {
 	{"net.synq.out_ring_bytes", "262144", 4096, 1 << 30, 1},
 	{"net.synq.mtu", "1500", 576, 9000, 1},
 	{"net.synq.timer_hz", "0", 0, 1000, 0},
+	{"net.synq.syn_fairness", "0", 0, 1, 0},
 };
 
 #define N_INT_KNOBS (sizeof(int_knobs) / sizeof(int_knobs[0]))
