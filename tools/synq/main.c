@@ -16,6 +16,10 @@ static const struct cmd {
 } cmds[] = {
     {"lab", cmd_lab, "the listen-queue experiments in virtual time (ladder, JSON, pcap, SVG)"},
     {"cookie", cmd_cookie, "decode a SYN cookie (synq cookie decode --help)"},
+    {"serve", cmd_serve, "serve real clients on a TUN device (synq serve --help)"},
+    {"ss", cmd_ss, "sockets of a running synq serve, as ss -tan / ss -lnt"},
+    {"nstat", cmd_nstat, "counters of a running synq serve, as nstat"},
+    {"ctl", cmd_ctl, "send a request to a running synq serve (accept pause...)"},
 };
 
 static void usage(FILE *f)
