@@ -101,7 +101,6 @@ struct fifo {
 #define SK_CONNECTING 0x1000 /* connect() called */
 #define SK_ERR_REPORTED 0x2000 /* a fatal error was reported once: later writes say EPIPE */
 #define SK_RESET 0x4000      /* the connection was reset / aborted */
-#define SK_USER_RESET 0x8000
 
 struct ring {
 	uint8_t *buf; /* owned by the stack's buffer slab */
@@ -305,7 +304,6 @@ struct synq_req *req_lookup(struct synq_stack *s, const struct synq_seg *g);
 uint64_t req_next_timer(const struct synq_stack *s);
 void req_timer_run(struct synq_stack *s, uint64_t now);
 void listen_stop(struct synq_stack *s, struct synq_sock *l);
-void req_free_listener_gone(struct synq_stack *s, struct synq_sock *l);
 /* 3.10 rules (B12): the listener's 200 ms timer (inet_csk_reqsk_queue_prune) */
 void listen_prune(struct synq_stack *s, struct synq_sock *l);
 static inline int rules310(const struct synq_stack *s) { return s->cfg.kernel_rules == 310; }
