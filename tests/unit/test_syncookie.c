@@ -231,6 +231,74 @@ static void test_cookie_overflow_silent(void **state)
 	t_free(&t);
 }
 
+/* kernel-truth S9 (FINDINGS §10): the server's send MSS after a normal handshake and after a
+ * cookie one, for a client with timestamps and these MSS values */
+static int snd_mss(int cookie, uint16_t mss)
+{
+	const char *set[] = {cookie ? "net.ipv4.tcp_syncookies=2" : "net.ipv4.tcp_syncookies=1",
+			     NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 5);
+	T_SEND(&t, 0, .port = 40001, .flags = "S", .seq = 0, .mss = mss, .sack_perm = 1, .ts = 1,
+	       .tsval = 100, .ws = 11);
+	uint8_t out[256];
+	int n = synq_output(t.s, out, sizeof(out), t.now_ns);
+	struct synq_seg g;
+	assert_int_equal(wire_parse(out, (size_t)n, &g), WIRE_OK);
+	/* the SYN-ACK carries the same options either way (TS present) */
+	assert_true((g.opt.present & (OPT_MSS | OPT_SACK_PERM | OPT_TS | OPT_WSCALE)) ==
+		    (OPT_MSS | OPT_SACK_PERM | OPT_TS | OPT_WSCALE));
+	struct t_seg ack = {.port = 40001, .flags = ".", .seq = 1, .ack = 1, .win = 502, .ts = 1,
+			    .tsval = 101, .tsecr = g.opt.tsval};
+	t.flows[0].stack_isn = g.seq;
+	t.flows[0].have_stack_isn = 1;
+	t_send(&t, 0, &ack, __FILE__, __LINE__);
+	int c = synq_accept(t.s, t.lfd, NULL);
+	assert_true(c >= 0);
+	int v = 0;
+	size_t l = sizeof(v);
+	synq_getsockopt(t.s, c, SYNQ_IPPROTO_TCP, SYNQ_TCP_MAXSEG, &v, &l);
+	t_free(&t);
+	return v;
+}
+
+static void test_s9_cookie_mss(void **state)
+{
+	static const struct {
+		uint16_t mss;
+		int normal, cookie;
+	} k[] = {{500, 488, 524},   {536, 524, 524},   {537, 525, 524},   {1000, 988, 524},
+		 {1299, 1287, 524}, {1300, 1288, 1288}, {1400, 1388, 1288}, {1439, 1427, 1288},
+		 {1440, 1428, 1428}, {1460, 1448, 1448}};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		assert_int_equal(snd_mss(0, k[i].mss), k[i].normal);
+		assert_int_equal(snd_mss(1, k[i].mss), k[i].cookie);
+	}
+}
+
+/* S9: with the server's timestamps off, a cookie SYN-ACK carries the MSS only and the connection
+ * has no SACK and no window scaling; a normal one keeps SACK and WS */
+static void test_s9_cookie_without_ts(void **state)
+{
+	for (int cookie = 0; cookie < 2; cookie++) {
+		const char *set[] = {"net.ipv4.tcp_timestamps=0",
+				     cookie ? "net.ipv4.tcp_syncookies=2" : "net.ipv4.tcp_syncookies=1",
+				     NULL};
+		struct t_env t;
+		t_init(&t, set);
+		t_listen(&t, 5);
+		T_SEND(&t, 0, LSYN(40001));
+		if (cookie)
+			T_EXPECT(&t, 0, .port = 40001, .flags = "S.", .mss = 1460, .sack_perm = -1,
+				 .ts = -1);
+		else
+			T_EXPECT(&t, 0, .port = 40001, .flags = "S.", .mss = 1460, .sack_perm = 1,
+				 .ts = -1, .ws = 2);
+		t_free(&t);
+	}
+}
+
 /* synq_cookie_decode(): the cookie SYN-ACK of a live stack decoded offline with its secrets */
 static void test_decode_offline(void **state)
 {
@@ -338,6 +406,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_cookie_failed_and_window),
 	    cmocka_unit_test(test_cookie_overflow_silent),
 	    cmocka_unit_test(test_decode_offline),
+	    cmocka_unit_test(test_s9_cookie_mss),
+	    cmocka_unit_test(test_s9_cookie_without_ts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
