@@ -181,8 +181,15 @@ enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
 	tot = wire_dec16(buf + 2);
 	if (ihl < WIRE_IP_HDR || tot < ihl || tot > len)
 		return WIRE_ERR_IP_HDR;
-	if (wire_csum_fold(wire_csum_add(0, buf, ihl)) != 0xffff)
+	if (ihl == WIRE_IP_HDR) { /* the usual header: ten words, no loop */
+		uint32_t w = 0;
+		for (int i = 0; i < WIRE_IP_HDR; i += 2)
+			w += wire_dec16(buf + i);
+		if (wire_csum_fold(w) != 0xffff)
+			return WIRE_ERR_IP_HDR;
+	} else if (wire_csum_fold(wire_csum_add(0, buf, ihl)) != 0xffff) {
 		return WIRE_ERR_IP_HDR;
+	}
 	/* RFC 791 3.2: no reassembly, so any fragment is dropped */
 	frag = wire_dec16(buf + 6);
 	if (frag & (IP_MF | IP_OFFMASK))
@@ -345,10 +352,13 @@ size_t wire_emit(const struct synq_seg *g, uint8_t *buf, size_t cap)
 	wire_enc16(buf + 6, IP_DF);
 	buf[8] = g->ttl ? g->ttl : 64;
 	buf[9] = IPPROTO_TCP_NUM;
-	wire_enc16(buf + 10, 0);
 	wire_enc32(buf + 12, g->saddr);
 	wire_enc32(buf + 16, g->daddr);
-	wire_enc16(buf + 10, (uint16_t)~wire_csum_fold(wire_csum_add(0, buf, WIRE_IP_HDR)));
+	/* RFC 1071 over the ten header words, from the fields (checksum word taken as 0) */
+	uint32_t ipsum = 0x4500u + g->tos + tot + g->ip_id + IP_DF +
+			 ((uint32_t)buf[8] << 8) + IPPROTO_TCP_NUM + (g->saddr >> 16) +
+			 (g->saddr & 0xffff) + (g->daddr >> 16) + (g->daddr & 0xffff);
+	wire_enc16(buf + 10, (uint16_t)~wire_csum_fold(ipsum));
 
 	/* RFC 9293 3.1 */
 	th = buf + WIRE_IP_HDR;
