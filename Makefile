@@ -96,9 +96,12 @@ test: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 tests
 	@scripts/run-tests.sh build build/asan
 
+# bench/flood: a spoofed SYN flood against synq serve (TUN) and a kernel listener (veth), in
+# network namespaces; it needs root and prints "# skipped: needs root" otherwise.
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/flood/synflood
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	@SYNQ_BUILD=$(BUILD) sh bench/flood/bench_flood.sh
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
