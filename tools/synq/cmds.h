@@ -7,4 +7,5 @@ int cmd_serve(int argc, char **argv);
 int cmd_ss(int argc, char **argv);
 int cmd_nstat(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 #endif

@@ -20,6 +20,7 @@ static const struct cmd {
     {"ss", cmd_ss, "sockets of a running synq serve, as ss -tan / ss -lnt"},
     {"nstat", cmd_nstat, "counters of a running synq serve, as nstat"},
     {"ctl", cmd_ctl, "send a request to a running synq serve (accept pause...)"},
+    {"drill", cmd_drill, "run packetdrill scripts against synq in virtual time"},
 };
 
 static void usage(FILE *f)
