@@ -117,6 +117,9 @@ struct synq_config {
 	int64_t tcp_rto_max_ms;         /* net.ipv4.tcp_rto_max_ms = 120000 */
 	int64_t tcp_no_metrics_save;    /* net.ipv4.tcp_no_metrics_save = 0: closing connections save
 	                                   the peer's RTT (tcp_metrics), which makes it "proven" (B9) */
+	int64_t tcp_rmem[3];            /* net.ipv4.tcp_rmem = 4096 131072 33554432: only [2] is read,
+	                                   to choose the window scale offered in SYN and SYN-ACK
+	                                   (tcp_select_initial_window: ilog2(max) - 15, so 10) */
 	int64_t ip_local_port_range_lo; /* net.ipv4.ip_local_port_range = 32768 60999 */
 	int64_t ip_local_port_range_hi;
 

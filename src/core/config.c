@@ -22,6 +22,7 @@
 enum knob_kind {
 	KNOB_INT,   /* one int64_t field */
 	KNOB_RANGE, /* two int64_t fields (lo, hi), text "LO HI", lo <= hi */
+	KNOB_TRIPLE, /* three int64_t fields, text "MIN DEFAULT MAX" (tcp_rmem), non-decreasing */
 	KNOB_ADDR,  /* local_addrs[]/n_local_addrs: set appends, get lists */
 };
 
@@ -64,6 +65,9 @@ static const struct knob knobs[] = {
 	SYSCTL("net.ipv4.tcp_rto_min_us", tcp_rto_min_us, 1, INT_MAX, 200000),
 	SYSCTL("net.ipv4.tcp_rto_max_ms", tcp_rto_max_ms, 1000, 120000, 120000),
 	SYSCTL("net.ipv4.tcp_no_metrics_save", tcp_no_metrics_save, 0, 1, 0),
+	/* tcp_rmem[2] (32 MiB on 6.18) only sets the window scale synq offers, as in
+	 * tcp_select_initial_window(); synq's buffers are net.synq.sock_buf_bytes */
+	{"net.ipv4.tcp_rmem", OFF(tcp_rmem), 1, INT_MAX, 4096, KNOB_TRIPLE, 0},
 	{"net.ipv4.ip_local_port_range", OFF(ip_local_port_range_lo), 1, 65535, 32768, KNOB_RANGE,
 	 0},
 	SIZING("net.synq.max_requests", max_requests, 1, CONFIG_MAX_REQUESTS_MAX, 65536),
@@ -221,6 +225,27 @@ static int set_int(struct synq_config *cfg, const struct knob *k, const char *b,
 	return 0;
 }
 
+/* n whitespace-separated values, each in the knob's range, non-decreasing */
+static int set_vec(struct synq_config *cfg, const struct knob *k, const char *b, const char *e,
+		   int n)
+{
+	int64_t v[3];
+	for (int i = 0; i < n; i++) {
+		const char *m = b;
+		while (m < e && !is_space(*m))
+			m++;
+		if (parse_i64(b, m, &v[i]) < 0 || !in_range(k, v[i]) || (i && v[i] < v[i - 1]))
+			return -EINVAL;
+		b = m;
+		trim(&b, &e);
+		if (i == n - 1 && b != e)
+			return -EINVAL;
+	}
+	for (int i = 0; i < n; i++)
+		field(cfg, k)[i] = v[i];
+	return 0;
+}
+
 static int set_range(struct synq_config *cfg, const struct knob *k, const char *b, const char *e)
 {
 	const char *m = b;
@@ -294,6 +319,8 @@ int config_apply(struct synq_config *cfg, const char *assignment, int running)
 		return set_int(cfg, k, vb, ve);
 	case KNOB_RANGE:
 		return set_range(cfg, k, vb, ve);
+	case KNOB_TRIPLE:
+		return set_vec(cfg, k, vb, ve, 3);
 	default:
 		return set_addr(cfg, vb, ve);
 	}
@@ -346,6 +373,9 @@ int synq_config_get(const struct synq_config *cfg, const char *name, char *buf, 
 	case KNOB_RANGE:
 		n = snprintf(tmp, sizeof(tmp), "%" PRId64 "\t%" PRId64, v[0], v[1]);
 		break;
+	case KNOB_TRIPLE:
+		n = snprintf(tmp, sizeof(tmp), "%" PRId64 "\t%" PRId64 "\t%" PRId64, v[0], v[1], v[2]);
+		break;
 	default:
 		n = format_addrs(cfg, tmp, sizeof(tmp));
 		break;
@@ -378,6 +408,10 @@ void synq_config_init(struct synq_config *cfg)
 		} else if (k->kind == KNOB_RANGE) {
 			field(cfg, k)[0] = k->def;
 			field(cfg, k)[1] = PORT_RANGE_HI_DEFAULT;
+		} else if (k->kind == KNOB_TRIPLE) { /* tcp_rmem, Linux 6.18 */
+			field(cfg, k)[0] = 4096;
+			field(cfg, k)[1] = 131072;
+			field(cfg, k)[2] = 33554432;
 		}
 	}
 }
@@ -416,6 +450,11 @@ int config_check(const struct synq_config *cfg)
 		case KNOB_RANGE:
 			if (!in_range(k, v[0]) || !in_range(k, v[1]) || v[0] > v[1])
 				return -EINVAL;
+			break;
+		case KNOB_TRIPLE:
+			for (int j = 0; j < 3; j++)
+				if (!in_range(k, v[j]) || (j && v[j] < v[j - 1]))
+					return -EINVAL;
 			break;
 		default:
 			if (check_addrs(cfg) < 0)

@@ -362,7 +362,7 @@ static void openreq_init(struct synq_stack *s, struct synq_sock *l, const struct
 		r->flags |= REQ_SACK;
 	if ((g->opt.present & OPT_WSCALE) && s->cfg.tcp_window_scaling) {
 		uint8_t snd = g->opt.wscale > WIRE_MAX_WSCALE ? WIRE_MAX_WSCALE : g->opt.wscale;
-		uint8_t rcv = tcp_choose_wscale(tcp_rcv_space(l));
+		uint8_t rcv = tcp_choose_wscale(s, tcp_rcv_space(l));
 		r->flags |= REQ_WS;
 		r->wscale = (uint8_t)(snd | rcv << 4);
 	}
@@ -656,7 +656,7 @@ static int cookie_ack(struct synq_stack *s, struct synq_sock *l, const struct sy
 		r.flags |= REQ_SACK;
 	if (o.wscale_ok) {
 		r.flags |= REQ_WS;
-		r.wscale = (uint8_t)(o.snd_wscale | tcp_choose_wscale(tcp_rcv_space(l)) << 4);
+		r.wscale = (uint8_t)(o.snd_wscale | tcp_choose_wscale(s, tcp_rcv_space(l)) << 4);
 	}
 	/* B36: the accept queue is checked before the child exists; a cookie ACK that overflows
 	 * is dropped silently, even with tcp_abort_on_overflow = 1 */

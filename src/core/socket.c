@@ -197,7 +197,7 @@ int synq_connect(synq_stack *s, int fd, const struct synq_addr *addr, uint64_t n
 	sk->snd_una = sk->iss;
 	sk->snd_nxt = sk->snd_max = sk->iss + 1;
 	sk->ts_off = stack_ts_off(s, laddr, addr->ip);
-	sk->rcv_wscale = s->cfg.tcp_window_scaling ? tcp_choose_wscale(tcp_rcv_space(sk)) : 0;
+	sk->rcv_wscale = s->cfg.tcp_window_scaling ? tcp_choose_wscale(s, tcp_rcv_space(sk)) : 0;
 	sk->rto_ns = TCP_TIMEOUT_INIT_NS;
 	sock_hash_insert(s, sk);
 	sock_set_state(s, sk, SYNQ_TCP_SYN_SENT);

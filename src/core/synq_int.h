@@ -331,7 +331,7 @@ void tcp_rtt_sample(struct synq_stack *s, struct synq_sock *sk, uint64_t rtt_ns)
 uint16_t tcp_window_field(const struct synq_sock *sk, int syn);
 void tcp_update_rcv_adv(struct synq_sock *sk);
 uint32_t tcp_rcv_space(const struct synq_sock *sk);
-uint8_t tcp_choose_wscale(uint32_t space);
+uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space);
 uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
 void tcp_set_keepalive_timer(struct synq_stack *s, struct synq_sock *sk);

@@ -15,15 +15,19 @@
  */
 #include "core/synq_int.h"
 
-/* tcp_select_initial_window(): the scale that lets the buffer be advertised */
-uint8_t tcp_choose_wscale(uint32_t space)
+/* tcp_select_initial_window(): rcv_wscale = ilog2(max(space, tcp_rmem[2])) - 15, in 0..14.
+ * Like Linux, the scale is chosen for the largest buffer the connection might grow to, not for
+ * what it has now: the window field then has a granularity of 1 << wscale bytes. */
+uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space)
 {
-	uint8_t ws = 0;
-	while (space > TCP_MAX_WINDOW && ws < WIRE_MAX_WSCALE) {
-		space >>= 1;
-		ws++;
-	}
-	return ws;
+	uint64_t m = (uint64_t)s->cfg.tcp_rmem[2] > space ? (uint64_t)s->cfg.tcp_rmem[2] : space;
+	int lg = 0;
+	while ((m >> (lg + 1)) != 0)
+		lg++;
+	lg -= 15;
+	if (lg < 0)
+		lg = 0;
+	return (uint8_t)(lg > WIRE_MAX_WSCALE ? WIRE_MAX_WSCALE : lg);
 }
 
 /* The window in a SYN or SYN-ACK: never scaled, rounded down to a multiple of the MSS

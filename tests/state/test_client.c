@@ -14,7 +14,7 @@
 
 #define P 40001
 /* a Linux 6.18 SYN: mss 1460, sackOK, TS, nop, wscale (1 for synq's 64 KiB buffers), win 64240 */
-#define CSYN .flags = "S", .seq = 0, .win = 64240, .mss = 1460, .sack_perm = 1, .ts = 1, .ws = 2
+#define CSYN .flags = "S", .seq = 0, .win = 64240, .mss = 1460, .sack_perm = 1, .ts = 1, .ws = 11
 /* the peer's SYN-ACK without timestamps (as SPEC §10's packetdrill runs) */
 #define PSYNACK .flags = "S.", .seq = 0, .ack = 1, .mss = 1460, .isn = 5000
 #define ACK11 .flags = ".", .seq = 1, .ack = 1

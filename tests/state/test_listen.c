@@ -212,7 +212,7 @@ static void test_b10_synack(void **state)
 	t_listen(&t, 5);
 	T_SEND(&t, 0, LSYN(40001));
 	T_EXPECT(&t, 0, SYNACK(40001), .win = 65160, .mss = 1460, .sack_perm = 1, .ts = 1,
-		 .tsecr = 100, .check_tsecr = 1);
+		 .tsecr = 100, .check_tsecr = 1, .ws = 11); /* wscale 10, from tcp_rmem[2] */
 	/* no options at all: MSS only in the SYN-ACK, window 44*1460 */
 	T_SEND(&t, 0, .port = 40002, .flags = "S", .seq = 0, .len = 10);
 	T_EXPECT(&t, 0, SYNACK(40002), .win = 64240, .mss = 1460, .sack_perm = -1, .ts = -1);

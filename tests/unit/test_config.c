@@ -58,7 +58,7 @@ static const struct int_knob int_knobs[] = {
 };
 
 #define N_INT_KNOBS (sizeof(int_knobs) / sizeof(int_knobs[0]))
-#define N_KNOBS     (N_INT_KNOBS + 3) /* + ip_local_port_range + local_addr + kernel_rules */
+#define N_KNOBS     (N_INT_KNOBS + 4) /* + tcp_rmem + ip_local_port_range + local_addr + kernel_rules */
 
 static int set(struct synq_config *cfg, const char *fmt, ...)
 {
@@ -704,6 +704,28 @@ static void test_check(void **state)
 #undef GOOD
 }
 
+/* net.ipv4.tcp_rmem: three values, 6.18 defaults, non-decreasing */
+static void test_tcp_rmem(void **state)
+{
+	struct synq_config c;
+	synq_config_init(&c);
+	assert_int_equal(c.tcp_rmem[0], 4096);
+	assert_int_equal(c.tcp_rmem[1], 131072);
+	assert_int_equal(c.tcp_rmem[2], 33554432);
+	char buf[64];
+	assert_true(synq_config_get(&c, "net.ipv4.tcp_rmem", buf, sizeof(buf)) > 0);
+	assert_string_equal(buf, "4096\t131072\t33554432");
+	assert_int_equal(synq_config_set(&c, "net.ipv4.tcp_rmem=4096 87380 6291456"), 0);
+	assert_int_equal(c.tcp_rmem[2], 6291456);
+	assert_int_equal(synq_config_set(&c, "tcp_rmem = 1  2\t3 "), 0);
+	assert_int_equal(c.tcp_rmem[2], 3);
+	assert_int_equal(synq_config_set(&c, "net.ipv4.tcp_rmem=3 2 1"), -EINVAL);
+	assert_int_equal(synq_config_set(&c, "net.ipv4.tcp_rmem=1 2"), -EINVAL);
+	assert_int_equal(synq_config_set(&c, "net.ipv4.tcp_rmem=1 2 3 4"), -EINVAL);
+	assert_int_equal(synq_config_set(&c, "net.ipv4.tcp_rmem=0 2 3"), -EINVAL);
+	assert_int_equal(c.tcp_rmem[2], 3);
+}
+
 /* net.synq.kernel_rules takes exactly two rule sets, by number or by version */
 static void test_kernel_rules(void **state)
 {
@@ -729,6 +751,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kernel_rules),
+		cmocka_unit_test(test_tcp_rmem),
 		cmocka_unit_test(test_defaults_fields),
 		cmocka_unit_test(test_defaults_text),
 		cmocka_unit_test(test_knob_list),

@@ -153,7 +153,7 @@ static void test_listener_cookie(void **state)
 	T_EXPECT(&t, 0, .port = 40002, .flags = "S.", .seq = 0, .ack = 1);
 	T_SEND(&t, 0, LSYN(40003)); /* Q = 2 > 1 */
 	T_EXPECT(&t, 0, .port = 40003, .flags = "S.", .seq = 0, .ack = 1, .mss = 1460,
-		 .sack_perm = 1, .ts = 1, .ws = 2, .win = 65160);
+		 .sack_perm = 1, .ts = 1, .ws = 11, .win = 65160);
 	T_SEND(&t, 0, LSYN(40004));
 	T_EXPECT(&t, 0, .port = 40004, .flags = "S.", .seq = 0, .ack = 1);
 	assert_int_equal(T_COUNTER(&t, "TcpExtTCPReqQFullDoCookies"), 2);
@@ -294,7 +294,7 @@ static void test_s9_cookie_without_ts(void **state)
 				 .ts = -1);
 		else
 			T_EXPECT(&t, 0, .port = 40001, .flags = "S.", .mss = 1460, .sack_perm = 1,
-				 .ts = -1, .ws = 2);
+				 .ts = -1, .ws = 11);
 		t_free(&t);
 	}
 }
