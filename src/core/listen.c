@@ -548,6 +548,7 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	c->sndbuf = l->sndbuf;
 	c->iss = r->snt_isn;
 	c->snd_una = r->snt_isn; /* the SYN-ACK is acknowledged by the segment being processed */
+	c->snd_sml = r->snt_isn;
 	c->snd_nxt = c->snd_max = r->snt_isn + 1;
 	c->irs = r->rcv_isn;
 	c->rcv_nxt = r->rcv_isn + 1;

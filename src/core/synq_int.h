@@ -123,6 +123,7 @@ struct synq_sock {
 
 	/* send sequence space (RFC 9293 3.3.1) */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_window;
+	uint32_t snd_sml; /* end of the last small segment sent (Minshall's Nagle) */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised (never shrinks) */
 	uint8_t snd_wscale, rcv_wscale, ts_ok, sack_ok;

@@ -249,14 +249,18 @@ static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, 
 		uint32_t len = unsent < sk->mss ? unsent : sk->mss;
 		if (len > room)
 			break; /* peer window (zero-window probing is the RTO's job here) */
-		/* Nagle (RFC 896): hold a small segment while data is in flight */
+		/* Nagle as Linux does it (tcp_nagle_check + tcp_minshall_check): hold a small
+		 * segment only while an earlier small segment is unacknowledged */
 		if (len < sk->mss && inflight && !(sk->flags & SK_NODELAY) &&
-		    !((sk->flags & SK_WR_SHUT)))
+		    !((sk->flags & SK_WR_SHUT)) && seq_gt(sk->snd_sml, sk->snd_una) &&
+		    seq_le(sk->snd_sml, sk->snd_nxt))
 			break;
 		int fin = (len == unsent) && can_send_fin(sk) && len < room;
 		if (emit_data(s, sk, sk->snd_nxt, len, fin) != 0)
 			break;
 		cnt_inc(s, SYNQ_C_TCP_ORIG_DATA_SENT);
+		if (len < sk->mss)
+			sk->snd_sml = sk->snd_nxt + len; /* tcp_minshall_update() */
 		if (!sk->rtt_time && !sk->retransmits) {
 			sk->rtt_time = s->now;
 			sk->rtt_seq = sk->snd_nxt + len;

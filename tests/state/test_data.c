@@ -262,6 +262,25 @@ static void test_nagle(void **state)
 	t_free(&t);
 }
 
+/* Linux's Nagle (tcp_minshall_check): a write of 2500 bytes at MSS 1000 goes out as
+ * 1000 + 1000 + 500 at once, since no earlier small segment is unacknowledged; the next small
+ * write waits for that 500 to be acknowledged */
+static void test_nagle_minshall(void **state)
+{
+	struct t_env t;
+	t_init(&t, NULL);
+	int fd = conn(&t, 1000, 65535, 0);
+	assert_int_equal(wr(&t, 100, fd, 2500), 2500);
+	T_EXPECT(&t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 1000);
+	T_EXPECT(&t, 100, .flags = ".", .seq = 1001, .ack = 1, .len = 1000);
+	T_EXPECT(&t, 100, .flags = "P.", .seq = 2001, .ack = 1, .len = 500);
+	assert_int_equal(wr(&t, 110, fd, 100), 100);
+	T_NOTHING(&t, 149);
+	T_SEND(&t, 150, .flags = ".", .seq = 1, .ack = 2501);
+	T_EXPECT(&t, 150, .flags = "P.", .seq = 2501, .ack = 1, .len = 100);
+	t_free(&t);
+}
+
 /* The peer's window bounds what is in flight; window updates release more */
 static void test_peer_window(void **state)
 {
@@ -780,6 +799,7 @@ int main(void)
 	    cmocka_unit_test(test_overlap_trimmed),
 	    cmocka_unit_test(test_segmentation),
 	    cmocka_unit_test(test_nagle),
+	    cmocka_unit_test(test_nagle_minshall),
 	    cmocka_unit_test(test_peer_window),
 	    cmocka_unit_test(test_rto_from_handshake),
 	    cmocka_unit_test(test_rto_passive_child),
