@@ -1012,5 +1012,18 @@ void listen_stop(struct synq_stack *s, struct synq_sock *l)
 	}
 	l->aq_head = l->aq_tail = NIL;
 	l->acc_len = 0;
-	/* requests are not touched: they die at their next timer firing or segment (B43) */
+	/* requests are not touched: they die at their next timer firing or segment (B43).
+	 * [3.10] the listener owned its request table: reqsk_queue_destroy() freed them all */
+	if (rules310(s)) {
+		uint32_t me = sk_idx(s, l);
+		for (int c = 0; c < REQ_TCLASSES; c++) {
+			uint32_t ri = s->req_timers[c].head;
+			while (ri != NIL) {
+				uint32_t next = s->reqs[ri].tnext;
+				if (s->reqs[ri].listener == me)
+					req_drop(s, &s->reqs[ri], "listener_closed|B43|the listener was closed");
+				ri = next;
+			}
+		}
+	}
 }

@@ -726,6 +726,22 @@ static void test_310_b12_prune_timer(void **state)
 	t_free(&t);
 }
 
+/* B43 [3.10]: closing the listener frees its requests at once (reqsk_queue_destroy) */
+static void test_310_close_frees_requests(void **state)
+{
+	const char *set[] = {"net.synq.kernel_rules=3.10", NULL};
+	struct t_env t;
+	t_init(&t, set);
+	t_listen(&t, 5);
+	T_SEND(&t, 0, LSYN(40001));
+	T_EXPECT(&t, 0, SYNACK(40001));
+	synq_close(t.s, t.lfd, t.now_ns);
+	assert_int_equal(synq_sock_next(t.s, -1), -1); /* the listener and its request are gone */
+	assert_int_equal(synq_next_deadline(t.s), UINT64_MAX);
+	T_NOTHING(&t, 70000);
+	t_free(&t);
+}
+
 /* B32/B37 [3.10]: SyncookiesFailed for every stray ACK when cookies are on, a cookie SYN-ACK
  * also counts ListenDrops, and the 8-entry MSS table: 1300 -> 1024 (6.18: 1300) */
 static void test_310_cookies(void **state)
@@ -797,6 +813,7 @@ int main(void)
 	    cmocka_unit_test(test_310_b8_young),
 	    cmocka_unit_test(test_310_b12_prune_timer),
 	    cmocka_unit_test(test_310_cookies),
+	    cmocka_unit_test(test_310_close_frees_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
