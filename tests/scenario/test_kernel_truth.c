@@ -607,6 +607,16 @@ static void test_S5_short(void **state)
 	check(&sc);
 }
 
+/* S5: the same, the write at 170 s: the last cookie is more than 120 s old, so the stray ACKs
+ * get their RST without a cookie check (SyncookiesFailed stays 0, B32) */
+static void test_S5(void **state)
+{
+	struct scen sc = {.name = "S5", .backlog = 2, .delay_ms = 50, .accept_at_ms = -1,
+			  .late_send_ms = 171033.991, .run_ms = 175000,
+			  .srv_set = {"net.ipv4.tcp_synack_retries=2"}};
+	check(&sc);
+}
+
 /* S5-keepalive: keepalive probes (idle 10 s) find the forgotten connections and get RST */
 static void test_S5_keepalive(void **state)
 {
@@ -664,6 +674,7 @@ int main(void)
 	    cmocka_unit_test(test_S1_prune),    cmocka_unit_test(test_S2),
 	    cmocka_unit_test(test_S3),          cmocka_unit_test(test_S5_short),
 	    cmocka_unit_test(test_S5_keepalive), cmocka_unit_test(test_S6),
+	    cmocka_unit_test(test_S5),
 	    cmocka_unit_test(test_S3_data),     cmocka_unit_test(test_S4_short),
 	    cmocka_unit_test(test_S4),
 
