@@ -21,9 +21,7 @@
 uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space)
 {
 	uint64_t m = (uint64_t)s->cfg.tcp_rmem[2] > space ? (uint64_t)s->cfg.tcp_rmem[2] : space;
-	int lg = 0;
-	while ((m >> (lg + 1)) != 0)
-		lg++;
+	int lg = m ? 63 - __builtin_clzll(m) : 0; /* ilog2 */
 	lg -= 15;
 	if (lg < 0)
 		lg = 0;
