@@ -44,7 +44,7 @@ BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 .PHONY: all lib run test tests check-plain check-asan bench fuzz install uninstall clean deps format
 
-all: $(BUILD)/libsynq.a $(BUILD)/libsynq.so $(BUILD)/synq $(BUILD)/synq.pc
+all: $(BUILD)/libsynq.a $(BUILD)/libsynq.so $(BUILD)/synq $(BUILD)/synq.pc $(if $(filter 1,$(SAN)),,$(BUILD)/libsynq-packetdrill.so)
 
 lib: $(BUILD)/libsynq.a
 
@@ -62,6 +62,11 @@ $(BUILD)/libsynq.a: $(CORE_OBJS)
 
 $(BUILD)/libsynq.so: $(CORE_OBJS) src/core/libsynq.map
 	$(CC) -shared -Wl,-soname,libsynq.so.0 -Wl,--version-script=src/core/libsynq.map $(ALL_LDFLAGS) -o $@ $(CORE_OBJS)
+
+# upstream packetdrill's --so_filename plugin (docs/drill.md); not built under ASan, whose
+# runtime would have to be preloaded into packetdrill
+$(BUILD)/libsynq-packetdrill.so: src/packetdrill/packetdrill_so.c src/packetdrill/packetdrill_so.h $(BUILD)/libsynq.a
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -shared -Wl,--exclude-libs,ALL $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libsynq.a -pthread
 
 $(BUILD)/libsynq_drivers.a: $(DRV_OBJS)
 	@mkdir -p $(dir $@)
