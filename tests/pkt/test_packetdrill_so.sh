@@ -9,11 +9,11 @@ set -u
 B=${SYNQ_BUILD:-build}
 if [ -z "${PACKETDRILL:-}" ]; then
 	echo "# skipped: PACKETDRILL is not set (path to an upstream packetdrill binary)"
-	exit 0
+	exit 77
 fi
 if [ ! -f "$B/libsynq-packetdrill.so" ]; then
 	echo "# skipped: no $B/libsynq-packetdrill.so (not built under SAN=1)"
-	exit 0
+	exit 77
 fi
 SO=$(cd "$(dirname "$B/libsynq-packetdrill.so")" && pwd)/libsynq-packetdrill.so
 tmp=$(mktemp -d)
