@@ -2,6 +2,7 @@
 # test_serve.sh — `synq serve` on a TUN device against real kernel clients, in a network
 # namespace this script creates (and deletes on exit):
 #   http:     curl fetches the page twice over one keep-alive connection;
+#   root:     --root DIR: a file (bytes compared), index.html, 404, 403 for escapes;
 #   echo:     a python3 client sends 100 000 bytes and reads them back, then sees EOF;
 #   overflow: --backlog 2 --accept never --app hold, 2 fill + 4 burst kernel clients
 #             (tests/serve/clients.py): synq ss -l shows Recv-Q/Send-Q 3/2, synq nstat
@@ -135,6 +136,43 @@ while off < len(b):
     n += 1
 assert off == len(b) and n >= 10 and syn == 2, (n, syn)
 EOF
+fi
+
+# ---- root: files under --root DIR --------------------------------------------------------------
+# curl fetches a 200 kB file (bytes compared), "/" (index.html), a .txt (Content-Type), a missing
+# file (404), "/../" and a symlink that leads out of DIR (403).
+www="$tmp/www"
+mkdir -p "$www/sub"
+printf '<!doctype html><title>root</title>\n' >"$www/index.html"
+printf 'plain text\n' >"$www/sub/note.txt"
+head -c 200000 /dev/urandom >"$www/data.bin"
+printf 'secret\n' >"$tmp/secret.txt"
+ln -s ../secret.txt "$www/leak.txt"
+if start_serve root --tun sq4 --addr 10.9.4.1/24 --listen 10.9.4.1:80 --app http --root "$www"; then
+	root_pid=$spid
+	u=http://10.9.4.1
+	nsx curl -sS -m 10 -o "$tmp/data.bin" "$u/data.bin" 2>"$tmp/err" || bad "root: curl data.bin: $(cat "$tmp/err")"
+	cmp -s "$tmp/data.bin" "$www/data.bin" || bad "root: data.bin differs from the original"
+	nsx curl -sS -m 5 "$u/" >"$tmp/index" 2>"$tmp/err" || bad "root: curl /: $(cat "$tmp/err")"
+	cmp -s "$tmp/index" "$www/index.html" || bad "root: / is not index.html: $(head -c 200 "$tmp/index")"
+	r=$(nsx curl -sS -m 5 -o /dev/null -w '%{http_code} %{content_type}' "$u/sub/note.txt")
+	[ "$r" = "200 text/plain" ] || bad "root: /sub/note.txt: $r"
+	r=$(nsx curl -sS -m 5 -o /dev/null -w '%{http_code}' "$u/nosuch.html")
+	[ "$r" = 404 ] || bad "root: missing file: $r, want 404"
+	r=$(nsx curl -sS -m 5 --path-as-is -o "$tmp/esc" -w '%{http_code}' "$u/../secret.txt")
+	{ [ "$r" = 403 ] || [ "$r" = 404 ]; } && ! grep -q secret "$tmp/esc" ||
+		bad "root: /../secret.txt: $r, want 403 or 404"
+	r=$(nsx curl -sS -m 5 -o "$tmp/esc" -w '%{http_code}' "$u/leak.txt")
+	[ "$r" = 403 ] && ! grep -q secret "$tmp/esc" || bad "root: symlink escape: $r, want 403"
+	# every connection closed (LAST-ACK done)
+	i=0
+	while [ "$i" -lt 50 ]; do
+		[ "$("$synq" ss -tan -H --ctl "$tmp/root.sock" | grep -vc '^LISTEN')" -eq 0 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$i" -lt 50 ] || bad "root: connections left: $("$synq" ss -tan --ctl "$tmp/root.sock")"
+	stop_serve root "$root_pid"
 fi
 
 # ---- echo: 100 000 bytes there and back ---------------------------------------------------

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <time.h>
@@ -76,6 +78,9 @@ struct conn {
 	size_t in_n;   /* http: request bytes buffered */
 	size_t out_n, out_off;
 	char *in, *out;
+	int has_file;      /* http --root: a file being streamed after out */
+	int file_fd;
+	uint64_t file_left; /* its bytes not yet read into out */
 };
 
 struct serve {
@@ -89,6 +94,7 @@ struct serve {
 	struct policy pol;
 	int paused;
 	const char *pcap_path, *ctl_path;
+	char *root; /* --root, realpath'd (malloc) */
 	int log;
 	struct synq_config cfg;
 
@@ -159,6 +165,10 @@ static void help(FILE *f)
 		"                       what accepted connections get (default http): echo the bytes,\n"
 		"                       discard them, a small HTTP/1.1 page (keep-alive), or nothing\n"
 		"                       at all (connections held open until the peer resets them)\n"
+		"  --root DIR           with --app http: serve the regular files under DIR to GET and\n"
+		"                       HEAD (\"/\" and directories: their index.html), streamed in\n"
+		"                       chunks as the send buffer frees, any size; 404 when missing,\n"
+		"                       403 for \"..\" or a symlink that leads out of DIR\n"
 		"  --accept always|never|delay:MS|rate:N/s\n"
 		"                       when to accept(): at once (default), never, each connection MS\n"
 		"                       ms after it joined the accept queue, at most N per second;\n"
@@ -374,9 +384,16 @@ static int parse_args(struct serve *sv, int argc, char **argv)
 				return usage_err("--log %s: error, warn, info, debug or trace", v);
 			sv->log = found;
 		} else if (!strcmp(o, "--root")) {
-			return usage_err("--root is not supported yet");
+			free(sv->root);
+			sv->root = realpath(v, NULL);
+			struct stat st;
+			if (!sv->root || stat(sv->root, &st) || !S_ISDIR(st.st_mode))
+				return usage_err("--root %s: %s", v,
+						 sv->root ? "not a directory" : strerror(errno));
 		}
 	}
+	if (sv->root && sv->app != APP_HTTP)
+		return usage_err("--root needs --app http");
 	if (!sv->tun_name)
 		return usage_err("--tun NAME is required");
 	if (!addr)
@@ -543,29 +560,58 @@ static void on_signal(void *user, int signo)
 static void conn_close(struct serve *sv, int fd, uint64_t now)
 {
 	struct conn *c = &sv->conns[fd];
+	if (c->has_file)
+		close(c->file_fd);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	synq_close(sv->s, fd, now);
 }
 
-/* Write what is pending; 1 when everything is out. */
+static void file_done(struct conn *c)
+{
+	if (c->has_file)
+		close(c->file_fd);
+	c->has_file = 0;
+	c->file_left = 0;
+}
+
+/* Write what is pending, then the rest of the file being served, one CONN_BUF chunk at a time
+ * (the next chunk is read only once the send buffer took the last); 1 when everything is out. */
 static int conn_flush(struct serve *sv, int fd, uint64_t now)
 {
 	struct conn *c = &sv->conns[fd];
-	while (c->out_off < c->out_n) {
-		long w = synq_write(sv->s, fd, c->out + c->out_off, c->out_n - c->out_off, now);
-		if (w == -EAGAIN)
-			return 0;
-		if (w < 0) {
-			c->out_off = c->out_n = 0;
+	for (;;) {
+		while (c->out_off < c->out_n) {
+			long w = synq_write(sv->s, fd, c->out + c->out_off, c->out_n - c->out_off,
+					    now);
+			if (w == -EAGAIN)
+				return 0;
+			if (w < 0) {
+				c->out_off = c->out_n = 0;
+				file_done(c);
+				c->closing = 1;
+				return 1;
+			}
+			c->out_off += (size_t)w;
+		}
+		c->out_off = c->out_n = 0;
+		if (!c->has_file)
+			return 1;
+		if (!c->file_left) {
+			file_done(c);
+			return 1;
+		}
+		size_t want = c->file_left < CONN_BUF ? (size_t)c->file_left : CONN_BUF;
+		ssize_t r = read(c->file_fd, c->out, want);
+		if (r <= 0) { /* shrank or failed under us: the length promised cannot be kept */
+			file_done(c);
 			c->closing = 1;
 			return 1;
 		}
-		c->out_off += (size_t)w;
+		c->out_n = (size_t)r;
+		c->file_left -= (uint64_t)r;
 	}
-	c->out_off = c->out_n = 0;
-	return 1;
 }
 
 static const char http_body[] = "<!doctype html>\n<title>synq</title>\n"
@@ -590,8 +636,109 @@ static int has_token(const char *req, const char *hdr, const char *tok)
 	return 0;
 }
 
-/* One complete request in c->in[0..end): answer it into c->out. */
-static void http_answer(struct conn *c, size_t end)
+static const char *mime_type(const char *path)
+{
+	static const char *const map[][2] = {
+	    {"html", "text/html"},	{"htm", "text/html"},	    {"txt", "text/plain"},
+	    {"css", "text/css"},	{"js", "text/javascript"}, {"json", "application/json"},
+	    {"png", "image/png"},	{"svg", "image/svg+xml"},
+	};
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash ? slash : path, '.');
+	if (dot)
+		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (!strcasecmp(dot + 1, map[i][0]))
+				return map[i][1];
+	return "application/octet-stream";
+}
+
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9'	? ch - '0'
+	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+					: -1;
+}
+
+/* realpath(path), kept only when it lies under root (itself realpath'd): 0, 403 or 404. */
+static int resolve_under(const char *root, const char *path, char **out)
+{
+	*out = NULL;
+	char *real = realpath(path, NULL);
+	if (!real)
+		return errno == EACCES ? 403 : 404;
+	size_t rl = strlen(root);
+	if (!(rl == 1 || (!strncmp(real, root, rl) && (real[rl] == 0 || real[rl] == '/')))) {
+		free(real);
+		return 403; /* a symlink that leads out of the root */
+	}
+	*out = real;
+	return 0;
+}
+
+/* --root: the request target target[0..tlen) as a regular file under sv->root, opened:
+ * 200 (*fd, *size, *type), 403 (a ".." segment, an escape, not readable) or 404. */
+static int root_open(const struct serve *sv, const char *target, size_t tlen, int *fd,
+		     uint64_t *size, const char **type)
+{
+	char path[PATH_MAX];
+	size_t rl = strlen(sv->root), n = rl;
+	if (!tlen || target[0] != '/' || rl + tlen + 1 >= sizeof(path))
+		return 404;
+	memcpy(path, sv->root, rl);
+	for (size_t i = 0; i < tlen; i++) {
+		int ch = (unsigned char)target[i];
+		if (ch == '?' || ch == '#')
+			break;
+		if (ch == '%') {
+			int hi = i + 2 < tlen ? hexval(target[i + 1]) : -1;
+			int lo = hi >= 0 ? hexval(target[i + 2]) : -1;
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return 404;
+			ch = hi * 16 + lo;
+			i += 2;
+		}
+		path[n++] = (char)ch;
+	}
+	path[n] = 0;
+	for (const char *p = path + rl; (p = strstr(p, "/..")); p += 3)
+		if (p[3] == 0 || p[3] == '/')
+			return 403;
+	char *real;
+	int st = resolve_under(sv->root, path, &real);
+	if (st)
+		return st;
+	struct stat sb;
+	if (!stat(real, &sb) && S_ISDIR(sb.st_mode)) { /* "/" and directories: index.html */
+		if (strlen(real) + sizeof("/index.html") > sizeof(path)) {
+			free(real);
+			return 404;
+		}
+		snprintf(path, sizeof(path), "%s/index.html", real);
+		free(real);
+		if ((st = resolve_under(sv->root, path, &real)))
+			return st;
+	}
+	int f = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (f < 0) {
+		st = errno == EACCES ? 403 : 404;
+		free(real);
+		return st;
+	}
+	if (fstat(f, &sb) || !S_ISREG(sb.st_mode)) {
+		close(f);
+		free(real);
+		return 404;
+	}
+	*type = mime_type(real);
+	free(real);
+	*fd = f;
+	*size = (uint64_t)sb.st_size;
+	return 200;
+}
+
+/* One complete request in c->in[0..end): answer it into c->out (and c->file_fd). */
+static void http_answer(const struct serve *sv, struct conn *c, size_t end)
 {
 	char req[CONN_BUF + 1];
 	memcpy(req, c->in, end);
@@ -603,13 +750,38 @@ static void http_answer(struct conn *c, size_t end)
 	int get = !strncmp(req, "GET ", 4) || head;
 	const char *status = get ? "200 OK" : "405 Method Not Allowed";
 	const char *body = get ? http_body : "method not allowed\n";
+	const char *type = get ? "text/html" : "text/plain";
+	uint64_t len = strlen(body);
+	int file = -1;
+	if (get && sv->root) {
+		const char *t = req + (head ? 5 : 4);
+		size_t tl = strcspn(t, " \r\n");
+		int code = root_open(sv, t, tl, &file, &len, &type);
+		if (code == 200) {
+			body = "";
+		} else {
+			status = code == 403 ? "403 Forbidden" : "404 Not Found";
+			body = code == 403 ? "forbidden\n" : "not found\n";
+			type = "text/plain";
+			len = strlen(body);
+		}
+	}
 	int n = snprintf(c->out, CONN_BUF,
 			 "HTTP/1.1 %s\r\nServer: synq/%s\r\nContent-Type: %s\r\n"
-			 "Content-Length: %zu\r\n%s\r\n%s",
-			 status, SYNQ_VERSION, get ? "text/html" : "text/plain", strlen(body),
+			 "Content-Length: %" PRIu64 "\r\n%s\r\n%s",
+			 status, SYNQ_VERSION, type, len,
 			 close_after || !get ? "Connection: close\r\n" : "", head ? "" : body);
 	c->out_n = n > 0 && n < CONN_BUF ? (size_t)n : 0;
 	c->out_off = 0;
+	if (file >= 0 && (head || !c->out_n)) {
+		close(file);
+		file = -1;
+	}
+	if (file >= 0) {
+		c->has_file = 1;
+		c->file_fd = file;
+		c->file_left = len;
+	}
 	if (close_after || !get)
 		c->closing = 1;
 }
@@ -667,7 +839,7 @@ static void serve_conn(struct serve *sv, int fd, uint64_t now)
 				if (!e || c->out_n)
 					break;
 				size_t end = (size_t)(e - c->in) + 4;
-				http_answer(c, end);
+				http_answer(sv, c, end);
 				memmove(c->in, c->in + end, c->in_n - end);
 				c->in_n -= end;
 			}
@@ -929,6 +1101,8 @@ static void teardown(struct serve *sv)
 		for (int i = 0; i < sv->n_conns; i++) {
 			free(sv->conns[i].in);
 			free(sv->conns[i].out);
+			if (sv->conns[i].has_file)
+				close(sv->conns[i].file_fd);
 		}
 	free(sv->conns);
 	free(sv->dirty);
@@ -937,6 +1111,7 @@ static void teardown(struct serve *sv)
 	free(sv->joins);
 	free(sv->reqs);
 	synq_stack_free(sv->s);
+	free(sv->root);
 }
 
 static int setup(struct serve *sv, char *err, size_t cap)
@@ -1052,6 +1227,7 @@ int cmd_serve(int argc, char **argv)
 	sv->lfd = -1;
 	int rc = parse_args(sv, argc, argv);
 	if (rc) {
+		free(sv->root);
 		free(sv);
 		return rc == 1 ? 0 : EXIT_USAGE;
 	}
