@@ -104,9 +104,10 @@ test: deps
 # bench/flood: a spoofed SYN flood against synq serve (TUN) and a kernel listener (veth), in
 # network namespaces; it needs root and prints "# skipped: needs root" otherwise.
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/flood/synflood
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/bench/flood/synflood $(BUILD)/bench/conn/connloop
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	@SYNQ_BUILD=$(BUILD) sh bench/flood/bench_flood.sh
+	@SYNQ_BUILD=$(BUILD) sh bench/conn/bench_conn.sh
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
