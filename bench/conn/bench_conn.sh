@@ -53,66 +53,18 @@
 # SPDX-License-Identifier: MIT
 set -u
 
-build=${SYNQ_BUILD:-build}
-synq="$(pwd)/$build/synq"
-cl="$(pwd)/$build/bench/conn/connloop"
+BENCH=bench_conn
+BENCH_FIGS="no *_conn_* figures"
+BENCH_NS=synqcn
+BENCH_BIN="$(pwd)/${SYNQ_BUILD:-build}/bench/conn/connloop"
+. "$(dirname "$0")/../lib.sh"
+cl=$BENCH_BIN
 COUNT=${CONN_COUNT:-200000}
 SECS=${CONN_SECONDS:-2}
 ROUNDS=${CONN_ROUNDS:-3}
 PAR=${CONN_PARALLEL:-64}
-SCPU=1
 CCPU=0
-
-skip() {
-	echo "# skipped: $* (bench/conn/bench_conn.sh: no *_conn_* figures)"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-[ -x "$synq" ] || { echo "bench_conn: $synq not found (make)" >&2; exit 1; }
-[ -x "$cl" ] || { echo "bench_conn: $cl not found (make bench)" >&2; exit 1; }
-[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
-command -v taskset >/dev/null 2>&1 || skip "needs taskset (util-linux)"
-[ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || skip "needs two CPUs (server and client apart)"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synq-conn-XXXXXX") || exit 1
-tag=$$
-nsA="synqcn-a-$tag"
-nsG="synqcn-g-$tag"
-nsK="synqcn-k-$tag"
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	for n in "$nsA" "$nsG" "$nsK"; do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	echo "bench_conn: $*" >&2
-	exit 1
-}
-for n in "$nsA" "$nsG" "$nsK"; do
-	ip netns add "$n" 2>"$tmp/err" || skip "ip netns add failed: $(cat "$tmp/err")"
-	ip -n "$n" link set lo up
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-done
-smask=$(printf '%x' $((1 << SCPU)))
 cmask=$(printf '%x' $((1 << CCPU)))
-# rps NS DEV MASK: that device's receive processing on the CPUs of MASK
-rps() {
-	ip netns exec "$1" sh -c "echo $3 > /sys/class/net/$2/queues/rx-0/rps_cpus" 2>"$tmp/err" ||
-		skip "needs RPS (rps_cpus of $2: $(cat "$tmp/err"))"
-}
 
 # ---- A: synq serve on a TUN device ---------------------------------------------------------
 ip netns exec "$nsA" taskset -c "$SCPU" "$synq" serve --tun sqc0 --addr 10.79.0.1/24 \

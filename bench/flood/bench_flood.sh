@@ -51,68 +51,17 @@
 # SPDX-License-Identifier: MIT
 set -u
 
-build=${SYNQ_BUILD:-build}
-synq="$(pwd)/$build/synq"
-gen="$(pwd)/$build/bench/flood/synflood"
+BENCH=bench_flood
+BENCH_FIGS="no flood_* figures"
+BENCH_NS=synqfl
+BENCH_BIN="$(pwd)/${SYNQ_BUILD:-build}/bench/flood/synflood"
+. "$(dirname "$0")/../lib.sh"
+gen=$BENCH_BIN
 COUNT=${FLOOD_COUNT:-1000000}
 SECS=${FLOOD_SECONDS:-5}
 ROUNDS=${FLOOD_ROUNDS:-3}
-SCPU=1
 GCPU=0
-
-skip() {
-	echo "# skipped: $* (bench/flood/bench_flood.sh: no flood_* figures)"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root"
-[ -x "$synq" ] || { echo "bench_flood: $synq not found (make)" >&2; exit 1; }
-[ -x "$gen" ] || { echo "bench_flood: $gen not found (make bench)" >&2; exit 1; }
-[ -c /dev/net/tun ] || skip "needs /dev/net/tun"
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
-command -v taskset >/dev/null 2>&1 || skip "needs taskset (util-linux)"
-[ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] || skip "needs two CPUs (server and generator apart)"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synq-flood-XXXXXX") || exit 1
-tag=$$
-nsA="synqfl-a-$tag"
-nsG="synqfl-g-$tag"
-nsK="synqfl-k-$tag"
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	for n in "$nsA" "$nsG" "$nsK"; do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	echo "bench_flood: $*" >&2
-	exit 1
-}
-for n in "$nsA" "$nsG" "$nsK"; do
-	ip netns add "$n" 2>"$tmp/err" || skip "ip netns add failed: $(cat "$tmp/err")"
-	ip -n "$n" link set lo up
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-done
-smask=$(printf '%x' $((1 << SCPU)))
 gmask=$(printf '%x' $((1 << GCPU)))
-# rps NS DEV MASK: that device's receive processing on the CPUs of MASK
-rps() {
-	ip netns exec "$1" sh -c "echo $3 > /sys/class/net/$2/queues/rx-0/rps_cpus" 2>"$tmp/err" ||
-		skip "needs RPS (rps_cpus of $2: $(cat "$tmp/err"))"
-}
-vmrss() {
-	awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"
-}
 
 # ---- A: synq serve on a TUN device ---------------------------------------------------------
 ip netns exec "$nsA" taskset -c "$SCPU" "$synq" serve --tun sqf0 --addr 10.77.0.1/24 \
