@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages synq's build and tests need, when they are missing.
 # Run as root (CI does); otherwise it prints the apt-get line to run.
 set -eu
-PKGS="build-essential clang libcmocka-dev tshark pkg-config python3 iproute2 curl"
+PKGS="build-essential clang libcmocka-dev tshark tcpdump pkg-config python3 iproute2 curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

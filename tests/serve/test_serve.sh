@@ -277,7 +277,9 @@ fi
 for args in "--tun" "--tun x --addr 10.0.0.1 --listen 10.0.0.1:80" \
 	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.2:80" "--tun x --addr 10.0.0.1/24" \
 	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.1:80 --accept sometimes" \
-	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.1:80 --set net.ipv4.nosuch=1" "--nosuch"; do
+	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.1:80 --set net.ipv4.nosuch=1" "--nosuch" \
+	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.1:80 --delay 10001" \
+	"--tun x --addr 10.0.0.1/24 --listen 10.0.0.1:80 --delay 5ms"; do
 	# shellcheck disable=SC2086
 	"$synq" serve $args >"$tmp/out" 2>"$tmp/err"
 	rc=$?

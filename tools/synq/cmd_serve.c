@@ -45,6 +45,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 #define TUN_BATCH 64
 #define PKT_MAX 65536
 #define CONN_BUF 8192
+#define DELAY_SLOTS 4096     /* --delay: packets held at most (a FIFO: the delay is constant) */
+#define DELAY_MAX_MS 10000
 
 /* driver counters, shown by nstat after the engine's */
 #define DRV_COUNTERS(X)                                                                          \
@@ -52,7 +54,8 @@ enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 	X(D_TUN_IN_NON_IPV4, "SynqTunInNonIPv4")                                                 \
 	X(D_TUN_OUT, "SynqTunOutPackets")                                                        \
 	X(D_TUN_OUT_ERRORS, "SynqTunOutErrors")                                                  \
-	X(D_APP_ACCEPTED, "SynqAppAccepted")
+	X(D_APP_ACCEPTED, "SynqAppAccepted")                                                     \
+	X(D_DELAY_DROPS, "SynqDelayQueueDrops")
 enum {
 #define X_ENUM(id, name) id,
 	DRV_COUNTERS(X_ENUM)
@@ -97,6 +100,7 @@ struct serve {
 	char *root; /* --root, realpath'd (malloc) */
 	int log;
 	struct synq_config cfg;
+	uint64_t delay_ns; /* --delay: one-way delay of packets from the kernel, 0 = none */
 
 	/* run time */
 	synq_stack *s;
@@ -126,6 +130,14 @@ struct serve {
 
 	struct synq_req_info *reqs;
 	size_t reqs_cap;
+
+	/* --delay: a ring of DELAY_SLOTS packets of up to dslot bytes each (malloc'd at setup,
+	 * owned here): dbuf[i * dslot], dlen[i], ddue[i] = when it reaches synq_input */
+	uint8_t *dbuf;
+	uint32_t *dlen;
+	uint64_t *ddue;
+	size_t dslot, dhead, dn;
+
 	uint8_t pkt[PKT_MAX];
 };
 
@@ -175,7 +187,13 @@ static void help(FILE *f)
 		"                       changed live with `synq ctl accept pause|resume|POLICY`\n"
 		"  --set NAME=VALUE     a sysctl of the stack (repeatable), e.g.\n"
 		"                       --set net.ipv4.tcp_abort_on_overflow=1, --set net.synq.mtu=1400\n"
+		"  --delay MS           hold each packet from the kernel MS ms (0-%d) before synq\n"
+		"                       gets it: a one-way delay, as netem would add on the clients'\n"
+		"                       side, so that a burst of SYNs all arrive before the first\n"
+		"                       final ACK (the overflow experiment's timing); FIFO, at most\n"
+		"                       %d packets in flight, more are dropped (SynqDelayQueueDrops)\n"
 		"  --pcap FILE          every packet in and out, as tcpdump on the device would see it\n"
+		"                       (with --delay: inbound packets when synq gets them)\n"
 		"  --ctl PATH           the control socket (default %s/NAME.sock, mode 0600)\n"
 		"  --log LEVEL          error|warn|info (default)|debug (every drop and listener\n"
 		"                       decision, with its rule)|trace (every packet too)\n"
@@ -190,7 +208,7 @@ static void help(FILE *f)
 		"exit status: 0 stopped by SIGINT/SIGTERM; 1 error (device, address already the\n"
 		"kernel's, control socket in use, pcap file...); 2 bad usage; 3 not permitted or not\n"
 		"supported here (no CAP_NET_ADMIN, no /dev/net/tun).\n",
-		CTL_DIR);
+		DELAY_MAX_MS, DELAY_SLOTS, CTL_DIR);
 }
 
 /* ---- option parsing ----------------------------------------------------------------------- */
@@ -324,7 +342,8 @@ static int parse_args(struct serve *sv, int argc, char **argv)
 		}
 		static const char *const with_arg[] = {"--tun", "--addr", "--host-addr", "--listen",
 						       "--backlog", "--app", "--accept", "--set",
-						       "--pcap", "--ctl", "--log", "--root", NULL};
+						       "--pcap", "--ctl", "--log", "--root",
+						       "--delay", NULL};
 		int known = 0;
 		for (int k = 0; with_arg[k]; k++)
 			known |= !strcmp(o, with_arg[k]);
@@ -370,6 +389,13 @@ static int parse_args(struct serve *sv, int argc, char **argv)
 				return usage_err("--set %s: unknown sysctl", v);
 			if (rc)
 				return usage_err("--set %s: %s", v, strerror(-rc));
+		} else if (!strcmp(o, "--delay")) {
+			char *end;
+			errno = 0;
+			long ms = strtol(v, &end, 10);
+			if (errno || *end || !*v || ms < 0 || ms > DELAY_MAX_MS)
+				return usage_err("--delay %s: milliseconds, 0 to %d", v, DELAY_MAX_MS);
+			sv->delay_ns = (uint64_t)ms * 1000000u;
 		} else if (!strcmp(o, "--pcap")) {
 			sv->pcap_path = v;
 		} else if (!strcmp(o, "--ctl")) {
@@ -543,9 +569,35 @@ static void on_tun(void *user, int fd, uint32_t events)
 			continue;
 		}
 		sv->drv[D_TUN_IN]++;
+		if (sv->delay_ns) {
+			if (sv->dn == DELAY_SLOTS || (size_t)n > sv->dslot) {
+				sv->drv[D_DELAY_DROPS]++;
+				continue;
+			}
+			size_t slot = (sv->dhead + sv->dn++) % DELAY_SLOTS;
+			memcpy(sv->dbuf + slot * sv->dslot, sv->pkt, (size_t)n);
+			sv->dlen[slot] = (uint32_t)n;
+			sv->ddue[slot] = now + sv->delay_ns;
+			continue;
+		}
 		capture(sv, now, sv->pkt, (size_t)n, 0);
 		synq_input(sv->s, sv->pkt, (size_t)n, now);
 	}
+}
+
+/* --delay: hand synq the packets whose time has come; returns when the next one is due
+ * (UINT64_MAX: none held). */
+static uint64_t delay_release(struct serve *sv, uint64_t now)
+{
+	while (sv->dn && sv->ddue[sv->dhead] <= now) {
+		size_t i = sv->dhead;
+		const uint8_t *p = sv->dbuf + i * sv->dslot;
+		capture(sv, now, p, sv->dlen[i], 0);
+		synq_input(sv->s, p, sv->dlen[i], now);
+		sv->dhead = (sv->dhead + 1) % DELAY_SLOTS;
+		sv->dn--;
+	}
+	return sv->dn ? sv->ddue[sv->dhead] : UINT64_MAX;
 }
 
 static void on_signal(void *user, int signo)
@@ -1110,6 +1162,9 @@ static void teardown(struct serve *sv)
 	free(sv->work);
 	free(sv->joins);
 	free(sv->reqs);
+	free(sv->dbuf);
+	free(sv->dlen);
+	free(sv->ddue);
 	synq_stack_free(sv->s);
 	free(sv->root);
 }
@@ -1170,6 +1225,16 @@ static int setup(struct serve *sv, char *err, size_t cap)
 	sv->joins = calloc(sv->jcap, sizeof(uint64_t));
 	sv->reqs_cap = (size_t)(sv->cfg.max_requests < 65536 ? sv->cfg.max_requests : 65536);
 	sv->reqs = calloc(sv->reqs_cap ? sv->reqs_cap : 1, sizeof(*sv->reqs));
+	if (sv->delay_ns) {
+		sv->dslot = sv->cfg.mtu; /* the device's MTU: no packet read from it is longer */
+		sv->dbuf = malloc(DELAY_SLOTS * sv->dslot);
+		sv->dlen = calloc(DELAY_SLOTS, sizeof(*sv->dlen));
+		sv->ddue = calloc(DELAY_SLOTS, sizeof(*sv->ddue));
+		if (!sv->dbuf || !sv->dlen || !sv->ddue) {
+			snprintf(err, cap, "out of memory");
+			return 1;
+		}
+	}
 	if (!sv->conns || !sv->dirty || !sv->dirty_list || !sv->work || !sv->joins || !sv->reqs) {
 		snprintf(err, cap, "out of memory");
 		return 1;
@@ -1255,6 +1320,7 @@ int cmd_serve(int argc, char **argv)
 	int status = 0;
 	while (!sv->stop) {
 		uint64_t now = loop_now();
+		uint64_t held = delay_release(sv, now);
 		if (synq_next_deadline(sv->s) <= now)
 			synq_on_timeout(sv->s, now);
 		uint64_t next = app_pass(sv, now);
@@ -1262,6 +1328,8 @@ int cmd_serve(int argc, char **argv)
 		uint64_t d = synq_next_deadline(sv->s);
 		if (next < d)
 			d = next;
+		if (held < d)
+			d = held;
 		loop_set_deadline(sv->loop, d);
 		rc = loop_run_once(sv->loop, -1);
 		if (rc < 0) {
