@@ -66,7 +66,10 @@ static int tcp_err(struct synq_stack *s, const struct synq_icmp *m)
 	q.dport = m->q_sport;
 	struct synq_sock *sk = sock_lookup_seg(s, &q);
 	if (sk) {
-		if (sk->state == SYNQ_TCP_TIME_WAIT)
+		/* an orphan's FIN-WAIT-2 is a timewait sock in Linux too (tcp_fin_timeout <= 60 s) */
+		if (sk->state == SYNQ_TCP_TIME_WAIT ||
+		    (sk->state == SYNQ_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) &&
+		     (uint64_t)s->cfg.tcp_fin_timeout <= TCP_TIMEWAIT_NS / NS_PER_S))
 			return ignored(s, &q, "icmp_time_wait||ICMP error for a TIME-WAIT connection");
 		tcp_sock_icmp_err(s, sk, m, &q);
 		return 0;

@@ -171,7 +171,8 @@ static int parse_options(const uint8_t *p, uint32_t n, int syn, struct synq_opts
 /* RFC 791 3.1 / RFC 1122 3.2.1.1-2: version, IHL, total length, header checksum; RFC 791 3.2: no
  * reassembly, so any fragment is refused. *ihl and *tot are set on WIRE_OK. The protocol is the
  * caller's to check. */
-static enum wire_err parse_ip(const uint8_t *buf, size_t len, uint32_t *ihl_out, uint32_t *tot_out)
+static inline enum wire_err parse_ip(const uint8_t *buf, size_t len, uint32_t *ihl_out,
+				       uint32_t *tot_out)
 {
 	uint32_t ihl, tot, frag;
 

@@ -475,7 +475,8 @@ static void test_b11_soft_error_on_timeout(void **state)
 	t_free(&t);
 }
 
-/* tcp_v4_err: TIME-WAIT ignores ICMP */
+/* tcp_v4_err: TIME-WAIT ignores ICMP, and so does an orphan's FIN-WAIT-2 (a timewait sock in
+ * Linux): no OutOfWindowIcmps either */
 static void test_b11_time_wait(void **state)
 {
 	struct t_env t;
@@ -483,12 +484,17 @@ static void test_b11_time_wait(void **state)
 	int fd = established(&t);
 	assert_int_equal(synq_close(t.s, fd, t_now(&t)), 0);
 	T_EXPECT(&t, 50, .flags = "F.", .seq = 1, .ack = 1);
+	T_SEND(&t, 55, .flags = ".", .seq = 1, .ack = 2);
+	assert_int_equal(state_of(&t, fd), SYNQ_TCP_FIN_WAIT2);
+	assert_int_equal(icmp(&t, 56, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, P, 100), 0);
+	assert_int_equal(T_COUNTER(&t, "TcpExtOutOfWindowIcmps"), 0);
+	assert_int_equal(T_COUNTER(&t, "SynqIcmpIgnored"), 1);
 	T_SEND(&t, 60, .flags = "F.", .seq = 1, .ack = 2);
 	T_EXPECT(&t, 60, .flags = ".", .seq = 2, .ack = 2);
 	assert_int_equal(state_of(&t, fd), SYNQ_TCP_TIME_WAIT);
 	assert_int_equal(icmp(&t, 70, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, P, 2), 0);
 	assert_int_equal(state_of(&t, fd), SYNQ_TCP_TIME_WAIT);
-	assert_int_equal(T_COUNTER(&t, "SynqIcmpIgnored"), 1);
+	assert_int_equal(T_COUNTER(&t, "SynqIcmpIgnored"), 2);
 	assert_string_equal(t.last_drop_code, "icmp_time_wait");
 	t_free(&t);
 }
