@@ -21,6 +21,8 @@
  *   4 LOOPBACK deliver the stack's packets addressed to itself (a connect to 10.0.0.1), held
  *              back since they were sent; a mask byte loses some; modifier bit 0: one
  *              synq_output() into a buffer of mask bytes instead (-ENOBUFS)
+ *   5          modifier bit 0: ICMP   an ICMP error from a router quoting a known 4-tuple (see
+ *              icmp_op: B11 on requests, connects and connected sockets); otherwise SEGMENT
  *   7          a small time step (1..32 ms, from the modifier bits)
  * After every step the output is drained: each packet must parse (wire_parse), come from
  * 10.0.0.1 and fit the MTU; then invariants are checked (CHECK): the deadline is in the future
@@ -501,7 +503,73 @@ static void seg_op(struct rd *r)
 	input(pkt_buf, n);
 }
 
+/* ---- op 5 (modifier bit 0): an ICMP error quoting a known tuple (B11) ------------------------ */
+/* bytes: tuple, selector, seq delta (i8), mode, [type, code]
+ * selector < 0x80: (type, code) from the table below; else two more bytes give them raw.
+ * quoted seq = the stack's ISN (mode 0x01: its highest seq + seqlen) + delta
+ * mode 0x02: the message cut to 8 + (one more byte % 36) bytes   0x04: bad ICMP checksum
+ *      0x08: the quote says UDP                                   0x10: quoted ports swapped
+ * An ICMP message never makes the stack send anything. */
+static void icmp_op(struct rd *r)
+{
+	static const uint8_t tc[][2] = {{3, 0},  {3, 1}, {3, 2}, {3, 3},  {3, 4},  {3, 13},
+					{3, 16}, {11, 0}, {11, 1}, {12, 0}, {4, 0}, {5, 1},
+					{8, 0},  {0, 0},  {30, 0}};
+	uint8_t ti = u8(r), sel = u8(r);
+	int8_t sd = (int8_t)u8(r);
+	uint8_t mode = u8(r), type, code;
+	if (sel < 0x80) {
+		type = tc[sel % (sizeof(tc) / sizeof(tc[0]))][0];
+		code = tc[sel % (sizeof(tc) / sizeof(tc[0]))][1];
+	} else {
+		type = u8(r);
+		code = u8(r);
+	}
+	struct tuple *t = &F.t[ti % N_TUPLES];
+	if (!t->used)
+		t = &F.t[ti % N_PASSIVE];
+	size_t ilen = 8 + 20 + 8;
+	if (mode & 0x02)
+		ilen = 8 + u8(r) % 36;
+	uint8_t *b = pkt_buf, *m = b + 20, *q = m + 8;
+	memset(b, 0, 20 + 8 + 20 + 8);
+	b[0] = 0x45;
+	wire_enc16(b + 2, (uint16_t)(20 + ilen));
+	b[8] = 64;
+	b[9] = 1;
+	wire_enc32(b + 12, 0x0a000909u); /* 10.0.9.9, a router */
+	wire_enc32(b + 16, LOCAL_IP);
+	wire_enc16(b + 10, naive_csum(0, b, 20));
+	m[0] = type;
+	m[1] = code;
+	q[0] = 0x45;
+	wire_enc16(q + 2, 40);
+	q[8] = 64;
+	q[9] = (mode & 0x08) ? 17 : 6;
+	wire_enc32(q + 12, LOCAL_IP);
+	wire_enc32(q + 16, t->peer_ip);
+	wire_enc16(q + ((mode & 0x10) ? 22 : 20), t->local_port);
+	wire_enc16(q + ((mode & 0x10) ? 20 : 22), t->peer_port);
+	wire_enc32(q + 24, ((mode & 0x01) ? t->stack_nxt : t->stack_isn) + (uint32_t)(int32_t)sd);
+	wire_enc16(m + 2, naive_csum(0, m, ilen));
+	if (mode & 0x04)
+		m[2] ^= 0x40;
+	trace("icmp type %u code %u quoting %u -> port %u seq %+d (mode %#x)", type, code,
+	      t->local_port, t->peer_port, sd, mode);
+	input(pkt_buf, 20 + ilen);
+	CHECK(synq_output(F.s, out_buf, sizeof(out_buf), F.now) == 0);
+}
+
 /* ---- op 3: socket calls --------------------------------------------------------------------- */
+/* the pending error of a connection that failed: reset, timed out, refused, or one of the
+ * ICMP errnos of B11 (icmp_err_convert[], EPROTO) */
+static int conn_err(long n)
+{
+	return n == -ECONNRESET || n == -ETIMEDOUT || n == -ECONNREFUSED || n == -ENETUNREACH ||
+	       n == -EHOSTUNREACH || n == -ENOPROTOOPT || n == -EOPNOTSUPP || n == -EHOSTDOWN ||
+	       n == -ENONET || n == -EPROTO;
+}
+
 struct sockopt {
 	int level, name;
 };
@@ -590,8 +658,8 @@ static void sock_op(struct rd *r)
 		n = synq_read(F.s, fd, io_buf, len, F.now);
 		trace("read(%d, %zu) = %ld", fd, len, n);
 		CHECK(n <= (long)len);
-		CHECK(n >= 0 || n == -EAGAIN || n == -ENOTCONN || n == -ECONNRESET ||
-		      n == -ETIMEDOUT || n == -EPIPE || n == -EBADF || n == -ECONNREFUSED);
+		CHECK(n >= 0 || n == -EAGAIN || n == -ENOTCONN || n == -EPIPE || n == -EBADF ||
+		      conn_err(n));
 		break;
 	}
 	case 2: { /* write */
@@ -604,8 +672,8 @@ static void sock_op(struct rd *r)
 		n = synq_write(F.s, fd, io_buf, len, F.now);
 		trace("write(%d, %zu) = %ld", fd, len, n);
 		CHECK(n <= (long)len);
-		CHECK(n >= 0 || n == -EAGAIN || n == -ENOTCONN || n == -ECONNRESET ||
-		      n == -ETIMEDOUT || n == -EPIPE || n == -EBADF || n == -ECONNREFUSED);
+		CHECK(n >= 0 || n == -EAGAIN || n == -ENOTCONN || n == -EPIPE || n == -EBADF ||
+		      conn_err(n));
 		break;
 	}
 	case 3: /* close */
@@ -860,8 +928,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 1:
 			raw_op(&r, b >> 3);
 			break;
+		case 5:
+			if (b & 0x08) {
+				icmp_op(&r);
+				break;
+			}
+			/* fall through: segments are the common case */
 		case 2:
-		case 5: /* segments are the common case */
 			seg_op(&r);
 			break;
 		case 3:

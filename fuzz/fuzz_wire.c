@@ -9,6 +9,10 @@
  * with both checksums recomputed (by a naive implementation kept here), which lets the mutator
  * reach the TCP option parser.
  *
+ * The same input also goes to wire_parse_icmp() (B11): a message that parses must agree with its
+ * bytes, read here independently (type, code, length, the quote and how much of it there is);
+ * wire_parse and wire_parse_icmp never both accept one packet. The ICMP checksum is fixed too.
+ *
  * Built by scripts/fuzz.sh (clang -fsanitize=fuzzer,address,undefined, with every src/core
  * source); seeds in fuzz/corpus/wire/.
  *
@@ -95,16 +99,86 @@ static void fix_csums(uint8_t *p, size_t size)
 }
 
 static void one(const uint8_t *data, size_t size);
+static void one_icmp(const uint8_t *data, size_t size);
+
+/* Recompute the IP and ICMP checksums in place where the header fields make that possible. */
+static void fix_icmp_csums(uint8_t *p, size_t size)
+{
+	size_t ihl, tot;
+
+	if (size < 20)
+		return;
+	ihl = (size_t)(p[0] & 15) * 4;
+	if (ihl < 20 || ihl > size)
+		return;
+	p[10] = p[11] = 0;
+	wire_enc16(p + 10, naive_csum(0, p, ihl));
+	tot = wire_dec16(p + 2);
+	if (tot < ihl + 4 || tot > size)
+		return;
+	p[ihl + 2] = p[ihl + 3] = 0;
+	wire_enc16(p + ihl + 2, naive_csum(0, p + ihl, tot - ihl));
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	one(data, size);
+	one_icmp(data, size);
 	if (size <= sizeof(fixed)) {
 		memcpy(fixed, data, size);
 		fix_csums(fixed, size);
 		one(fixed, size);
+		one_icmp(fixed, size);
+		memcpy(fixed, data, size);
+		fix_icmp_csums(fixed, size);
+		one_icmp(fixed, size);
 	}
 	return 0;
+}
+
+static void one_icmp(const uint8_t *data, size_t size)
+{
+	struct synq_icmp m;
+	struct synq_seg g;
+	size_t ihl, n, qihl;
+	const uint8_t *p, *q;
+
+	memset(&m, 0xa5, sizeof(m));
+	enum wire_err e = wire_parse_icmp(data, size, &m);
+	if (wire_parse(data, size, &g) == WIRE_OK)
+		CHECK(e == WIRE_ERR_PROTO);
+	if (e != WIRE_OK)
+		return;
+	ihl = (size_t)(data[0] & 15) * 4;
+	n = wire_dec16(data + 2) - ihl;
+	p = data + ihl;
+	CHECK(data[9] == 1);
+	CHECK(n >= 8 && m.len == n);
+	CHECK(naive_csum(0, p, n) == 0);
+	CHECK(m.saddr == wire_dec32(data + 12) && m.daddr == wire_dec32(data + 16));
+	CHECK(m.type == p[0] && m.code == p[1] && m.rest == wire_dec32(p + 4));
+	int quotes = m.type == 3 || m.type == 4 || m.type == 5 || m.type == 11 || m.type == 12;
+	if (!quotes) {
+		CHECK(m.quote == QUOTE_NONE);
+		CHECK(m.q_proto == 0 && m.q_saddr == 0 && m.q_sport == 0 && m.q_seq == 0);
+		return;
+	}
+	q = p + 8;
+	n -= 8;
+	qihl = n ? (size_t)(q[0] & 15) * 4 : 0;
+	if (n < 20 || qihl < 20) {
+		CHECK(m.quote == QUOTE_NO_IP);
+		return;
+	}
+	CHECK(m.q_proto == q[9] && m.q_saddr == wire_dec32(q + 12) &&
+	      m.q_daddr == wire_dec32(q + 16));
+	if (n < qihl + 8) {
+		CHECK(m.quote == QUOTE_NO_PORTS);
+		return;
+	}
+	CHECK(m.quote == QUOTE_OK);
+	CHECK(m.q_sport == wire_dec16(q + qihl) && m.q_dport == wire_dec16(q + qihl + 2));
+	CHECK(m.q_seq == wire_dec32(q + qihl + 4));
 }
 
 static void one(const uint8_t *data, size_t size)

@@ -72,6 +72,9 @@ static void shutdown_(int slot, int how) { b(3), b(4 | how << 4), b(slot); }
 static void setopt(int slot, int opt, int v) { b(3), b(5), b(slot), b(opt), u16(v); }
 static void connect_self(int port) { b(3), b(8 | 0x10), b(0), u16(port); }
 static void loopback(void) { b(4), b(0); }
+/* op 5 with modifier bit 0: an ICMP error quoting tuple t; sel indexes fuzz_stack's table
+ * (1: host unreachable, 3: port unreachable, 7: time exceeded, 9: parameter problem) */
+static void icmp_(int t, int sel, int sd, int mode) { b(5 | 1 << 3), b(t), b(sel), b(sd), b(mode); }
 
 static void handshake(int t)
 {
@@ -253,5 +256,26 @@ int main(int argc, char **argv)
 			b(0x45 + i);
 	}
 	put(dir, "raw");
+
+	/* ICMP (B11): host unreachable removes a request (the ACK then draws an RST), port
+	 * unreachable and a wrong seq leave one, a soft error on a child with data in flight,
+	 * and the client's connect to 10.0.0.2:80 (tuple 8) refused */
+	cfg(1, 0);
+	seg(0, SYN, M_SYNOPT | M_TS, 0, 0, 0);
+	icmp_(0, 1, 0, 0);
+	seg(0, ACK, M_TS, 0, 0, 0);
+	seg(1, SYN, M_SYNOPT | M_TS, 0, 0, 0);
+	icmp_(1, 3, 0, 0);
+	icmp_(1, 7, 1, 0);
+	secs(1);
+	handshake(2);
+	accept_();
+	write_(2, 100);
+	icmp_(2, 1, 1, 0);
+	icmp_(2, 9, -1, 1);
+	icmp_(8, 3, 0, 0);
+	read_(1, 1);
+	secs(5);
+	put(dir, "icmp");
 	return 0;
 }

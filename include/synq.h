@@ -208,8 +208,13 @@ size_t synq_stack_memory(const synq_stack *s);
  *  pkt is only read during the call. Returns 0 when the packet was taken (which includes packets
  *  dropped by TCP rules: see the counters), -EBADMSG for malformed packets (counted:
  *  IpInHdrErrors, TcpInErrs, TcpInCsumErrors...), -EADDRNOTAVAIL when it is not addressed to the
- *  stack (IpInAddrErrors), -EPROTONOSUPPORT for non-TCP (IpInUnknownProtos), -ETIME if now_ns is
- *  earlier than a previous call's time. */
+ *  stack (IpInAddrErrors), -EPROTONOSUPPORT for protocols other than TCP and ICMP
+ *  (IpInUnknownProtos), -ETIME if now_ns is earlier than a previous call's time.
+ *  ICMP (SPEC B11, Linux's icmp_rcv and tcp_v4_err): an error message quoting one of the stack's
+ *  connections may remove a request (ListenDrops), abort a connect() (SYNQ_EV_ERROR) or leave a
+ *  soft error (SO_ERROR); everything else is counted (Icmp*, TcpExtOutOfWindowIcmps,
+ *  SynqIcmpIgnored) and dropped. Malformed ICMP (checksum, a header or quote too short) returns
+ *  -EBADMSG (IcmpInErrors); other ICMP returns 0. Nothing is ever sent in reply. */
 int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns);
 
 /** Copy the next packet to send into buf (IPv4, ready for the wire) and return its length;
@@ -345,6 +350,21 @@ int synq_poll(const synq_stack *s, int fd);
 	X(SYNQ_C_IP_IN_DELIVERS, "IpInDelivers")                                                 \
 	X(SYNQ_C_IP_OUT_REQUESTS, "IpOutRequests")                                               \
 	X(SYNQ_C_IP_REASM_FAILS, "IpReasmFails")                                                 \
+	/* /proc/net/snmp Icmp: what came in (synq sends no ICMP) */                             \
+	X(SYNQ_C_ICMP_IN_MSGS, "IcmpInMsgs")                                                     \
+	X(SYNQ_C_ICMP_IN_ERRORS, "IcmpInErrors")                                                 \
+	X(SYNQ_C_ICMP_IN_CSUM_ERRORS, "IcmpInCsumErrors")                                        \
+	X(SYNQ_C_ICMP_IN_DEST_UNREACHS, "IcmpInDestUnreachs")                                    \
+	X(SYNQ_C_ICMP_IN_TIME_EXCDS, "IcmpInTimeExcds")                                          \
+	X(SYNQ_C_ICMP_IN_PARM_PROBS, "IcmpInParmProbs")                                          \
+	X(SYNQ_C_ICMP_IN_SRC_QUENCHS, "IcmpInSrcQuenchs")                                        \
+	X(SYNQ_C_ICMP_IN_REDIRECTS, "IcmpInRedirects")                                           \
+	X(SYNQ_C_ICMP_IN_ECHOS, "IcmpInEchos")                                                   \
+	X(SYNQ_C_ICMP_IN_ECHO_REPS, "IcmpInEchoReps")                                            \
+	X(SYNQ_C_ICMP_IN_TIMESTAMPS, "IcmpInTimestamps")                                         \
+	X(SYNQ_C_ICMP_IN_TIMESTAMP_REPS, "IcmpInTimestampReps")                                  \
+	X(SYNQ_C_ICMP_IN_ADDR_MASKS, "IcmpInAddrMasks")                                          \
+	X(SYNQ_C_ICMP_IN_ADDR_MASK_REPS, "IcmpInAddrMaskReps")                                   \
 	/* /proc/net/snmp Tcp: */                                                                \
 	X(SYNQ_C_TCP_ACTIVE_OPENS, "TcpActiveOpens")                                             \
 	X(SYNQ_C_TCP_PASSIVE_OPENS, "TcpPassiveOpens")                                           \
@@ -362,6 +382,7 @@ int synq_poll(const synq_stack *s, int fd);
 	X(SYNQ_C_SYNCOOKIES_RECV, "TcpExtSyncookiesRecv")                                        \
 	X(SYNQ_C_SYNCOOKIES_FAILED, "TcpExtSyncookiesFailed")                                    \
 	X(SYNQ_C_EMBRYONIC_RSTS, "TcpExtEmbryonicRsts")                                          \
+	X(SYNQ_C_OUT_OF_WINDOW_ICMPS, "TcpExtOutOfWindowIcmps")                                  \
 	X(SYNQ_C_PAWS_ESTAB, "TcpExtPAWSEstab")                                                  \
 	X(SYNQ_C_TW, "TcpExtTW")                                                                 \
 	X(SYNQ_C_LISTEN_OVERFLOWS, "TcpExtListenOverflows")                                      \
@@ -386,13 +407,14 @@ int synq_poll(const synq_stack *s, int fd);
 	X(SYNQ_C_TCP_LOSS_PROBES, "TcpExtTCPLossProbes")                                         \
 	X(SYNQ_C_TCP_OFO_DROP, "TcpExtTCPOFODrop")                                               \
 	X(SYNQ_C_TCP_RCVQ_DROP, "TcpExtTCPRcvQDrop")                                             \
-	X(SYNQ_C_TCP_ACK_SKIPPED_PAWS, "TcpExtTCPACKSkippedPAWS")                                 \
+	X(SYNQ_C_TCP_ACK_SKIPPED_PAWS, "TcpExtTCPACKSkippedPAWS")                                \
 	X(SYNQ_C_TCP_ORIG_DATA_SENT, "TcpExtTCPOrigDataSent")                                    \
 	/* synq's own (no kernel equivalent) */                                                  \
 	X(SYNQ_C_SYNQ_OUT_RING_DROPS, "SynqOutRingDrops")                                        \
 	X(SYNQ_C_SYNQ_SOCK_POOL_FULL, "SynqSockPoolFull")                                        \
 	X(SYNQ_C_SYNQ_REQ_POOL_FULL, "SynqReqPoolFull")                                          \
-	X(SYNQ_C_SYNQ_FAIRNESS_DROPS, "SynqFairnessDrops")
+	X(SYNQ_C_SYNQ_FAIRNESS_DROPS, "SynqFairnessDrops")                                       \
+	X(SYNQ_C_SYNQ_ICMP_IGNORED, "SynqIcmpIgnored")
 
 enum synq_counter {
 #define SYNQ_X_ENUM(id, name) id,

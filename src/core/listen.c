@@ -4,6 +4,7 @@
  *   B1-B4  listen() and the queue predicates (A > M, Q > M)
  *   B5-B10 SYN at a listener (tcp_conn_request)
  *   B12-B17 the per-request SYN-ACK timer (reqsk_timer_handler, syn_ack_recalc)
+ *   B11    an ICMP error quoting a request (tcp_req_err; the ICMP path is icmp.c)
  *   B18-B29 a segment that matches a request (tcp_check_req)
  *   B30-B31 a segment that reaches the listener with no request
  *   B43    closing a listener (inet_csk_listen_stop)
@@ -842,6 +843,30 @@ embryonic_reset:
 		 : (g->flags & TCP_RST) ? "rst|B23|RST in window: request removed"
 					: "syn_in_window|B23|SYN in window: RST, request removed");
 	return 0;
+}
+
+/* ---- B11: an ICMP error quoting a request (tcp_req_err) ---------------------------------- */
+void req_icmp_err(struct synq_stack *s, struct synq_req *r, const struct synq_seg *q, uint32_t seq,
+		  int abort)
+{
+	struct synq_sock *l = req_listener(s, r);
+	int fd = (int)sk_idx(s, l);
+	/* RFC 5927 4.1: a request has sent nothing but SYN-ACKs, all with seq = snt_isn */
+	if (seq != r->snt_isn) {
+		stack_drop(s, SYNQ_C_OUT_OF_WINDOW_ICMPS, q, fd,
+			   "icmp_out_of_window|B11|the quoted seq is not the SYN-ACK's: ICMP ignored");
+		return;
+	}
+	if (!abort) {
+		stack_drop(s, SYNQ_C_SYNQ_ICMP_IGNORED, q, fd,
+			   "icmp_ignored|B11|this ICMP type or code leaves a request alone");
+		return;
+	}
+	/* "Still in SYN_RECV, just remove it silently": no error can reach accept(), nothing is
+	 * sent; inet_csk_reqsk_queue_drop() (Q--, Y-- if young) and tcp_listendrop(). The
+	 * listener is counted first: req_drop() may free a closed one (B17). */
+	listendrop(s, l, q, "icmp_error|B11|ICMP error quoting the SYN-ACK: request removed");
+	req_drop(s, r, "icmp_error|B11|ICMP error quoting the SYN-ACK: request removed");
 }
 
 /* ---- B12-B17: the request timer (reqsk_timer_handler) ----------------------------------- */

@@ -531,7 +531,12 @@ int synq_getsockopt(synq_stack *s, int fd, int level, int name, void *val, size_
 			v = !!(sk->flags & SK_KEEPALIVE);
 			break;
 		case SYNQ_SO_ERROR:
+			/* sk_getsockopt(): the pending error, else the soft one (B11), each cleared */
 			v = -take_error(sk);
+			if (!v) {
+				v = -sk->err_soft;
+				sk->err_soft = 0;
+			}
 			break;
 		case SYNQ_SO_RCVBUF:
 			v = (int)sk->rcvbuf;

@@ -3,7 +3,7 @@
  *
  * Input order follows Linux's tcp_v4_rcv(): the established hash (full sockets, TIME-WAIT) is
  * looked up first, then request socks (which Linux keeps in the same hash as NEW_SYN_RECV), then
- * the listener; a segment for nobody gets the no-socket reply (B31).
+ * the listener; a segment for nobody gets the no-socket reply (B31). ICMP goes to icmp.c (B11).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -419,9 +419,11 @@ int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
 		stack_drop(s, SYNQ_C_IP_REASM_FAILS, NULL, -1, "fragment||IPv4 fragment (no reassembly)");
 		return -EBADMSG;
 	case WIRE_ERR_PROTO:
-		if (len >= 20 && stack_is_local(s, wire_dec32(pkt + 16)))
+		if (len >= 20 && stack_is_local(s, wire_dec32(pkt + 16))) {
+			if (pkt[9] == IPPROTO_ICMP_NUM)
+				return icmp_input(s, pkt, len); /* B11 */
 			stack_drop(s, SYNQ_C_IP_IN_UNKNOWN_PROTOS, NULL, -1, "not_tcp||not TCP");
-		else
+		} else
 			stack_drop(s, SYNQ_C_IP_IN_ADDR_ERRORS, NULL, -1, "not_local||not addressed to the stack");
 		return -EPROTONOSUPPORT;
 	case WIRE_ERR_TCP_HDR:
@@ -430,6 +432,9 @@ int synq_input(synq_stack *s, const uint8_t *pkt, size_t len, uint64_t now_ns)
 	case WIRE_ERR_TCP_CSUM:
 		cnt_inc(s, SYNQ_C_TCP_IN_CSUM_ERRORS);
 		stack_drop(s, SYNQ_C_TCP_IN_ERRS, NULL, -1, "bad_checksum||bad TCP checksum");
+		return -EBADMSG;
+	case WIRE_ERR_ICMP_CSUM:
+	case WIRE_ERR_ICMP_HDR: /* wire_parse_icmp()'s, never wire_parse()'s */
 		return -EBADMSG;
 	}
 	if (!stack_is_local(s, g.daddr)) {

@@ -147,6 +147,9 @@ struct synq_sock {
 	uint32_t last_oow; /* tick of the last challenge/dup ACK (rate limit), 0 = never */
 
 	int err; /* pending error (negative errno) reported by read/write/SO_ERROR */
+	int err_soft; /* sk_err_soft: an ICMP error on a synchronized connection (negative errno,
+	                 B11, RFC 1122 4.2.3.9), reported only by SO_ERROR (when err is 0) or instead
+	                 of ETIMEDOUT when the connection times out; any acceptable ACK clears it */
 
 	/* options */
 	int32_t keepidle, keepintvl, keepcnt; /* 0 = sysctl */
@@ -313,10 +316,22 @@ static inline uint64_t req_expires(const struct synq_req *r)
 	return ((uint64_t)r->exp_hi << 32) | r->exp_lo;
 }
 
+/* B11 (tcp_req_err): an ICMP error whose quote names request r (q: its 4-tuple as a segment from
+ * the peer), quoting sequence number seq; abort: the type removes the request */
+void req_icmp_err(struct synq_stack *s, struct synq_req *r, const struct synq_seg *q, uint32_t seq,
+		  int abort);
+
+/* ---- icmp.c: ICMP input (B11) ----------------------------------------------------------- */
+/* An IPv4 packet with protocol ICMP addressed to the stack: returns 0 or -EBADMSG */
+int icmp_input(struct synq_stack *s, const uint8_t *pkt, size_t len);
+
 /* ---- tcp_in.c --------------------------------------------------------------------------- */
 void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g);
 /* B30/B31: the RST answering segment g (none for an RST): 0 if queued */
 int tcp_send_reset_for(struct synq_stack *s, const struct synq_seg *g);
+/* tcp_v4_err() for a full socket (not TIME-WAIT): m's quote names sk (q: as from the peer) */
+void tcp_sock_icmp_err(struct synq_stack *s, struct synq_sock *sk, const struct synq_icmp *m,
+		       const struct synq_seg *q);
 
 /* ---- tcp_out.c -------------------------------------------------------------------------- */
 void tcp_seg_init(const struct synq_stack *s, const struct synq_sock *sk, struct synq_seg *g,
@@ -335,6 +350,8 @@ uint32_t tcp_rcv_space(const struct synq_sock *sk);
 uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space);
 uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
+/* the same, with the reason ("code|rule|text") its SYNQ_EV_ERROR event carries */
+void tcp_done_why(struct synq_stack *s, struct synq_sock *sk, int err, const char *why);
 void tcp_set_keepalive_timer(struct synq_stack *s, struct synq_sock *sk);
 void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk);
 /* tcp_update_metrics() / tcp_peer_is_proven() */

@@ -5,6 +5,7 @@
  *   PAWS (RFC 7323 5), RFC 5961 challenge ACKs (B39) and RST checks, in-order data, FIN and the
  *   close states, TIME-WAIT.
  * Out-of-order segments are not queued yet (seam: reassembly): they draw a duplicate ACK.
+ * Also tcp_v4_err() for full sockets: ICMP errors quoting a connection (B11, RFC 1122 4.2.3.9).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -235,9 +236,24 @@ static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const str
 }
 
 /* ---- ACK processing (tcp_ack) ----------------------------------------------------------- */
+/* tcp_rcv_established()'s header prediction takes in-order data without calling tcp_ack() when
+ * it acknowledges nothing new (an approximation of pred_flags: plain ACK/PSH, same window, the
+ * expected timestamp option) */
+static int skips_tcp_ack(const struct synq_sock *sk, const struct synq_seg *g)
+{
+	return sk->state == SYNQ_TCP_ESTABLISHED && g->len && g->seq == sk->rcv_nxt &&
+	       g->ack == sk->snd_una &&
+	       (g->flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_URG | TCP_ACK)) == TCP_ACK &&
+	       ((uint32_t)g->window << sk->snd_wscale) == sk->snd_wnd &&
+	       !!(g->opt.present & OPT_TS) == !!sk->ts_ok;
+}
+
 static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
 {
 	uint32_t ack = g->ack;
+	/* tcp_ack(): "We passed data and got it acked, remove any soft error log" (B11) */
+	if (!skips_tcp_ack(sk, g))
+		sk->err_soft = 0;
 	if (seq_gt(ack, sk->snd_una)) {
 		uint32_t acked = ack - sk->snd_una;
 		/* SYN and FIN take sequence space but no buffer bytes */
@@ -549,4 +565,72 @@ pass:
 	else if (!len && !(g->flags & (TCP_SYN | TCP_FIN)))
 		cnt_inc(s, fast ? SYNQ_C_TCP_HP_ACKS : SYNQ_C_TCP_PURE_ACKS);
 	tcp_push(s, sk);
+}
+
+/* ---- ICMP errors for a full socket (tcp_v4_err, B11) -------------------------------------- */
+/* icmp_err_convert[]: the errno of each Destination Unreachable code (RFC 1122 3.2.2.1) */
+static const int unreach_errno[NR_ICMP_UNREACH + 1] = {
+    -ENETUNREACH,  /* 0 net unreachable */
+    -EHOSTUNREACH, /* 1 host unreachable */
+    -ENOPROTOOPT,  /* 2 protocol unreachable */
+    -ECONNREFUSED, /* 3 port unreachable */
+    -EMSGSIZE,     /* 4 fragmentation needed (path MTU: handled apart) */
+    -EOPNOTSUPP,   /* 5 source route failed */
+    -ENETUNREACH,  /* 6 net unknown */
+    -EHOSTDOWN,    /* 7 host unknown */
+    -ENONET,       /* 8 source host isolated */
+    -ENETUNREACH,  /* 9 net administratively prohibited */
+    -EHOSTUNREACH, /* 10 host administratively prohibited */
+    -ENETUNREACH,  /* 11 net unreachable for TOS */
+    -EHOSTUNREACH, /* 12 host unreachable for TOS */
+    -EHOSTUNREACH, /* 13 communication administratively prohibited */
+    -EHOSTUNREACH, /* 14 host precedence violation */
+    -EHOSTUNREACH, /* 15 precedence cutoff */
+};
+
+void tcp_sock_icmp_err(struct synq_stack *s, struct synq_sock *sk, const struct synq_icmp *m,
+		       const struct synq_seg *q)
+{
+	int fd = fd_of(s, sk), err;
+	/* RFC 5927 4.1: only a quote of something sent and not yet acknowledged counts */
+	if (!seq_between(m->q_seq, sk->snd_una, sk->snd_nxt)) {
+		stack_drop(s, SYNQ_C_OUT_OF_WINDOW_ICMPS, q, fd,
+			   "icmp_out_of_window||the quoted seq is outside snd_una..snd_nxt (RFC 5927)");
+		return;
+	}
+	switch (m->type) {
+	case ICMP_PARAMETERPROB:
+		err = -EPROTO;
+		break;
+	case ICMP_DEST_UNREACH:
+		if (m->code > NR_ICMP_UNREACH) /* icmp.c does not pass these */
+			return;
+		if (m->code == ICMP_FRAG_NEEDED) {
+			/* Linux lowers the MSS (tcp_v4_mtu_reduced) and retransmits; synq has no path
+			 * MTU discovery (RFC 1191) yet */
+			stack_drop(s, SYNQ_C_SYNQ_ICMP_IGNORED, q, fd,
+				   "icmp_frag_needed||Fragmentation Needed: path MTU is not modelled");
+			return;
+		}
+		err = unreach_errno[m->code];
+		break;
+	case ICMP_TIME_EXCEEDED:
+		err = -EHOSTUNREACH;
+		break;
+	default: /* Source Quench: ignored (RFC 6633); Redirect: no routes to change here */
+		stack_drop(s, SYNQ_C_SYNQ_ICMP_IGNORED, q, fd,
+			   "icmp_ignored||Source Quench or Redirect for a connection: ignored");
+		return;
+	}
+	if (sk->state == SYNQ_TCP_SYN_SENT || sk->state == SYNQ_TCP_SYN_RECV) {
+		/* a connection being opened fails at once: tcp_done_with_error() (TcpAttemptFails);
+		 * connect() sees err, nothing is sent */
+		tcp_done_why(s, sk, err, "icmp_error||ICMP error for a connection being opened: aborted");
+		return;
+	}
+	/* "If we've already connected we will keep trying until we time out": without
+	 * IP_RECVERR the error is only remembered (sk_err_soft), as RFC 1122 4.2.3.9 allows for
+	 * all but the hard codes, and Linux does for those too. RFC 6069's RTO revert on Net/Host
+	 * Unreachable is not done. */
+	sk->err_soft = err;
 }

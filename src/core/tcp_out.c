@@ -404,7 +404,9 @@ static uint64_t model_timeout(uint32_t boundary, uint64_t rto_base)
 	return ((2ull << thresh) - 1) * rto_base + (uint64_t)(boundary - thresh) * TCP_RTO_MAX_NS;
 }
 
-void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err)
+void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err) { tcp_done_why(s, sk, err, NULL); }
+
+void tcp_done_why(struct synq_stack *s, struct synq_sock *sk, int err, const char *why)
 {
 	if (sk->state == SYNQ_TCP_SYN_SENT || sk->state == SYNQ_TCP_SYN_RECV)
 		cnt_inc(s, SYNQ_C_TCP_ATTEMPT_FAILS);
@@ -422,7 +424,7 @@ void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err)
 	sock_set_state(s, sk, SYNQ_TCP_CLOSE);
 	int fd = (int)sk_idx(s, sk);
 	if (err)
-		stack_event(s, SYNQ_EV_ERROR, fd, sk, err, NULL);
+		stack_event(s, SYNQ_EV_ERROR, fd, sk, err, why);
 	stack_event(s, SYNQ_EV_CLOSED, fd, sk, err, NULL);
 	if ((sk->flags & SK_ORPHAN) && !(sk->flags & SK_IN_ACCEPTQ))
 		sock_free(s, sk);
@@ -461,7 +463,8 @@ static void retransmit_timer(struct synq_stack *s, struct synq_sock *sk)
 	cnt_inc(s, SYNQ_C_TCP_TIMEOUTS);
 	if (write_timeout(s, sk)) {
 		cnt_inc(s, SYNQ_C_TCP_ABORT_ON_TIMEOUT);
-		tcp_done(s, sk, -ETIMEDOUT); /* tcp_write_err(): no RST */
+		/* tcp_write_err(): no RST; a soft ICMP error replaces ETIMEDOUT (B11) */
+		tcp_done(s, sk, sk->err_soft ? sk->err_soft : -ETIMEDOUT);
 		return;
 	}
 	if (!sk->retrans_stamp)
@@ -554,7 +557,7 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 		/* tcp_send_active_reset() then tcp_write_err(): TCPAbortOnTimeout */
 		tcp_send_active_reset(s, sk);
 		cnt_inc(s, SYNQ_C_TCP_ABORT_ON_TIMEOUT);
-		tcp_done(s, sk, -ETIMEDOUT);
+		tcp_done(s, sk, sk->err_soft ? sk->err_soft : -ETIMEDOUT); /* tcp_write_err() */
 		return;
 	}
 	/* tcp_write_wakeup(): an ACK with seq = snd_una - 1 that the peer must answer */

@@ -11,7 +11,6 @@
 
 #include <string.h>
 
-#define IPPROTO_TCP_NUM      6
 #define IP_DF                0x4000
 #define IP_MF                0x2000
 #define IP_OFFMASK           0x1fff
@@ -169,12 +168,14 @@ static int parse_options(const uint8_t *p, uint32_t n, int syn, struct synq_opts
 	return 0;
 }
 
-enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
+/* RFC 791 3.1 / RFC 1122 3.2.1.1-2: version, IHL, total length, header checksum; RFC 791 3.2: no
+ * reassembly, so any fragment is refused. *ihl and *tot are set on WIRE_OK. The protocol is the
+ * caller's to check. */
+static inline enum wire_err parse_ip(const uint8_t *buf, size_t len, uint32_t *ihl_out,
+				       uint32_t *tot_out)
 {
-	uint32_t ihl, tot, frag, tcp_len, doff, sum;
-	const uint8_t *th;
+	uint32_t ihl, tot, frag;
 
-	/* RFC 791 3.1 / RFC 1122 3.2.1.1-2: version, IHL, total length, header checksum */
 	if (len < WIRE_IP_HDR || (buf[0] >> 4) != 4)
 		return WIRE_ERR_IP_HDR;
 	ihl = (uint32_t)(buf[0] & 0x0f) << 2;
@@ -190,10 +191,22 @@ enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
 	} else if (wire_csum_fold(wire_csum_add(0, buf, ihl)) != 0xffff) {
 		return WIRE_ERR_IP_HDR;
 	}
-	/* RFC 791 3.2: no reassembly, so any fragment is dropped */
 	frag = wire_dec16(buf + 6);
 	if (frag & (IP_MF | IP_OFFMASK))
 		return WIRE_ERR_FRAGMENT;
+	*ihl_out = ihl;
+	*tot_out = tot;
+	return WIRE_OK;
+}
+
+enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
+{
+	uint32_t ihl = 0, tot = 0, tcp_len, doff, sum;
+	const uint8_t *th;
+	enum wire_err e = parse_ip(buf, len, &ihl, &tot);
+
+	if (e != WIRE_OK)
+		return e;
 	if (buf[9] != IPPROTO_TCP_NUM)
 		return WIRE_ERR_PROTO;
 
@@ -231,6 +244,66 @@ enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
 		return WIRE_ERR_TCP_HDR;
 	out->payload = th + doff;
 	out->len = tcp_len - doff;
+	return WIRE_OK;
+}
+
+/* ---- ICMP (RFC 792) ---------------------------------------------------------------------- */
+
+/* Types whose body quotes the datagram that caused them and that Linux hands to the transport
+ * (icmp_pointers[]: icmp_unreach for 3, 4, 11, 12; icmp_redirect for 5). */
+static int icmp_quotes(uint8_t type)
+{
+	return type == ICMP_DEST_UNREACH || type == ICMP_SOURCE_QUENCH || type == ICMP_REDIRECT ||
+	       type == ICMP_TIME_EXCEEDED || type == ICMP_PARAMETERPROB;
+}
+
+enum wire_err wire_parse_icmp(const uint8_t *buf, size_t len, struct synq_icmp *out)
+{
+	uint32_t ihl = 0, tot = 0, n, qihl;
+	const uint8_t *m, *q;
+	enum wire_err e = parse_ip(buf, len, &ihl, &tot);
+
+	if (e != WIRE_OK)
+		return e;
+	if (buf[9] != IPPROTO_ICMP_NUM)
+		return WIRE_ERR_PROTO;
+	m = buf + ihl;
+	n = tot - ihl;
+	/* icmp_rcv(): the checksum over the whole message first (an empty one fails: the folded
+	 * sum of nothing is not 0xffff), then the 8-byte header (RFC 792) */
+	if (wire_csum_fold(wire_csum_add(0, m, n)) != 0xffff)
+		return WIRE_ERR_ICMP_CSUM;
+	if (n < WIRE_ICMP_HDR)
+		return WIRE_ERR_ICMP_HDR;
+	memset(out, 0, sizeof(*out));
+	out->saddr = wire_dec32(buf + 12);
+	out->daddr = wire_dec32(buf + 16);
+	out->type = m[0];
+	out->code = m[1];
+	out->len = (uint16_t)n;
+	out->rest = wire_dec32(m + 4);
+	if (!icmp_quotes(out->type))
+		return WIRE_OK;
+	/* the quoted datagram: its IP header (IHL >= 5), then 8 bytes (RFC 792, RFC 1122 3.2.2) */
+	q = m + WIRE_ICMP_HDR;
+	n -= WIRE_ICMP_HDR;
+	qihl = (uint32_t)(q[0] & 0x0f) << 2;
+	if (n < WIRE_IP_HDR || qihl < WIRE_IP_HDR) {
+		out->quote = QUOTE_NO_IP;
+		return WIRE_OK;
+	}
+	out->q_proto = q[9];
+	out->q_saddr = wire_dec32(q + 12);
+	out->q_daddr = wire_dec32(q + 16);
+	if (n < qihl + 8) {
+		out->quote = QUOTE_NO_PORTS;
+		return WIRE_OK;
+	}
+	q += qihl;
+	out->q_sport = wire_dec16(q);
+	out->q_dport = wire_dec16(q + 2);
+	out->q_seq = wire_dec32(q + 4);
+	out->quote = QUOTE_OK;
 	return WIRE_OK;
 }
 

@@ -6,8 +6,8 @@
  * representation. Packets are never cast onto structs: every field goes through the explicit
  * big-endian codecs below (BearSSL's br_enc16be/br_dec32be style).
  *
- * RFCs: 791 (IPv4), 9293 (TCP, options 3.2), 7323 (window scale, timestamps), 2018 (SACK),
- * 1071/1624 (checksum).
+ * RFCs: 791 (IPv4), 792 (ICMP), 9293 (TCP, options 3.2), 7323 (window scale, timestamps),
+ * 2018 (SACK), 1071/1624 (checksum), 1122 3.2.2 (ICMP on hosts).
  *
  * SPDX-License-Identifier: MIT
  */
@@ -116,6 +116,9 @@ enum wire_err {
 	WIRE_ERR_TCP_HDR,    /* TCP header short, data offset < 5 or past the end, option overrun
 	                        or malformed option length: TcpInErrs */
 	WIRE_ERR_TCP_CSUM,   /* bad TCP checksum: TcpInErrs + TcpInCsumErrors */
+	WIRE_ERR_ICMP_CSUM,  /* bad ICMP checksum (an empty message included): IcmpInErrors +
+	                        IcmpInCsumErrors (wire_parse_icmp only) */
+	WIRE_ERR_ICMP_HDR,   /* ICMP message shorter than its 8-byte header: IcmpInErrors */
 };
 
 /* Parse one IPv4 packet (buf[0..len)) into *out. IP options are skipped (validated for
@@ -126,6 +129,70 @@ enum wire_err {
  * SACK not 2+8k) is ignored, not an error; unknown kinds are skipped; MSS/WS/SACK_PERM are only
  * honoured on SYN segments (present bits set only then). */
 enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out);
+
+/* ---- ICMPv4 (RFC 792) ----------------------------------------------------------------------- */
+#define IPPROTO_ICMP_NUM 1
+#define IPPROTO_TCP_NUM 6
+#define WIRE_ICMP_HDR 8
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_SOURCE_QUENCH 4
+#define ICMP_REDIRECT 5
+#define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMP_TIMESTAMP 13
+#define ICMP_TIMESTAMPREPLY 14
+#define ICMP_INFO_REQUEST 15
+#define ICMP_INFO_REPLY 16
+#define ICMP_ADDRESS 17
+#define ICMP_ADDRESSREPLY 18
+#define NR_ICMP_TYPES 18 /* Linux: "18 is the highest 'known' ICMP type" */
+/* Destination Unreachable codes (RFC 792, RFC 1812 5.2.7.1) */
+#define ICMP_NET_UNREACH 0
+#define ICMP_HOST_UNREACH 1
+#define ICMP_PROT_UNREACH 2
+#define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define NR_ICMP_UNREACH 15 /* codes above are not passed to the transport (icmp_unreach) */
+/* Time Exceeded codes */
+#define ICMP_EXC_TTL 0
+#define ICMP_EXC_FRAGTIME 1
+
+/* How much of the datagram an error message quotes could be read (synq_icmp.quote). */
+enum wire_quote {
+	QUOTE_NONE = 0, /* not an error message that quotes one (types 3, 4, 5, 11, 12) */
+	QUOTE_OK,       /* IP header (IHL >= 5) and 8 bytes after it: ports and TCP seq valid */
+	QUOTE_NO_IP,    /* fewer than 20 bytes, or IHL < 5 (icmp_unreach: "mangled header") */
+	QUOTE_NO_PORTS, /* IP header readable, but fewer than IHL * 4 + 8 bytes (RFC 792's
+	                   "first 64 bits of the original datagram's data"; icmp_socket_deliver)
+	                   : only q_proto, q_saddr, q_daddr are valid */
+};
+
+/* A validated ICMPv4 message (the outer IPv4 header checked as wire_parse does, the ICMP
+ * checksum verified over the whole message). Addresses host order. For an error message of
+ * type 3, 4, 5, 11 or 12 the quoted datagram (the packet that caused it: sent by us, so q_saddr
+ * and q_sport are our side) is read as far as it goes. The quoted IP header's checksum and
+ * total length are not checked: routers may rewrite them, and Linux does not look either. */
+struct synq_icmp {
+	uint32_t saddr, daddr; /* outer header: the reporting router or host, and us */
+	uint8_t type, code;
+	uint16_t len;          /* ICMP bytes, header included (>= 8) */
+	uint32_t rest;         /* header bytes 4..7: gateway (5), pointer << 24 (12), next-hop MTU
+	                          in the low 16 bits (3/4), id << 16 | sequence (echo) */
+	uint8_t quote;         /* enum wire_quote */
+	uint8_t q_proto;       /* the quoted datagram's protocol (6 = TCP) */
+	uint32_t q_saddr, q_daddr;
+	uint16_t q_sport, q_dport; /* first 4 bytes after the quoted IP header */
+	uint32_t q_seq;            /* bytes 4..7: the TCP sequence number */
+};
+
+/* Parse one IPv4 packet carrying ICMP (protocol 1) into *out. Outer header errors as
+ * wire_parse (WIRE_ERR_IP_HDR, WIRE_ERR_FRAGMENT; WIRE_ERR_PROTO if the protocol is not ICMP);
+ * then, in icmp_rcv()'s order, WIRE_ERR_ICMP_CSUM (checked first, over total length - IHL
+ * bytes), WIRE_ERR_ICMP_HDR (< 8 bytes). A short quote is not an error of the message: it is
+ * reported in out->quote for the caller to count (IcmpInErrors) after the per-type counter. */
+enum wire_err wire_parse_icmp(const uint8_t *buf, size_t len, struct synq_icmp *out);
 
 /* Internet checksum (RFC 1071) of buf, folded but NOT complemented, starting from sum. */
 uint32_t wire_csum_add(uint32_t sum, const uint8_t *buf, size_t len);

@@ -61,7 +61,24 @@ struct drill_packet {
 	int ts_off;          /* offset of the TS option in opts, -1 if none */
 	int n_sack;          /* SACK blocks (their offset: sack_off) */
 	int sack_off;
+	/* `< icmp TYPE [CODE] [mtu N] [id N] [quote]` (inbound only; B11). The quote is the TCP
+	 * header of a packet the stack sent on the default flow: seq (relative to the stack's ISN,
+	 * as packetdrill maps it) and len above; or [udp(N)] / [raw(N)] */
+	int icmp;            /* 1: an ICMP message, not a TCP segment */
+	uint8_t icmp_type, icmp_code;
+	int32_t icmp_mtu;    /* next-hop MTU (unreachable frag_needed only), -1: not given */
+	uint16_t icmp_id;    /* echo id (header bytes 4..5) */
+	int icmp_quote;      /* DRILL_QUOTE_* */
 };
+
+#define DRILL_QUOTE_TCP 6   /* IP header + the first 8 bytes of the TCP header (default) */
+#define DRILL_QUOTE_UDP 17  /* IP header + a UDP header; len = UDP payload bytes */
+#define DRILL_QUOTE_RAW 255 /* no quote: len = ICMP message bytes, zero-filled */
+
+/* ICMP type and code names as packetdrill spells them ("unreachable", "host_unreachable"); NULL
+ * when there is none (the type_N / code_N forms) */
+const char *drill_icmp_type_name(int type);
+const char *drill_icmp_code_name(int type, int code);
 
 struct drill_call {
 	char name[32];

@@ -37,11 +37,12 @@ static const struct sym {
     /* errnos */
     {"EPERM", 1}, {"ENOENT", 2}, {"EINTR", 4}, {"EIO", 5}, {"EBADF", 9}, {"EAGAIN", 11},
     {"EWOULDBLOCK", 11}, {"ENOMEM", 12}, {"EFAULT", 14}, {"EINVAL", 22}, {"EMFILE", 24},
-    {"ENOSPC", 28}, {"EPIPE", 32}, {"ENOTSOCK", 88}, {"ENOPROTOOPT", 92},
-    {"EPROTONOSUPPORT", 93}, {"EOPNOTSUPP", 95}, {"EAFNOSUPPORT", 97}, {"EADDRINUSE", 98},
-    {"EADDRNOTAVAIL", 99}, {"ENETUNREACH", 101}, {"ECONNABORTED", 103}, {"ECONNRESET", 104},
-    {"ENOBUFS", 105}, {"EISCONN", 106}, {"ENOTCONN", 107}, {"ETIMEDOUT", 110},
-    {"ECONNREFUSED", 111}, {"EHOSTUNREACH", 113}, {"EALREADY", 114}, {"EINPROGRESS", 115},
+    {"ENOSPC", 28}, {"EPIPE", 32}, {"ENONET", 64}, {"EPROTO", 71}, {"ENOTSOCK", 88},
+    {"EMSGSIZE", 90}, {"ENOPROTOOPT", 92}, {"EPROTONOSUPPORT", 93}, {"EOPNOTSUPP", 95},
+    {"EAFNOSUPPORT", 97}, {"EADDRINUSE", 98}, {"EADDRNOTAVAIL", 99}, {"ENETUNREACH", 101},
+    {"ECONNABORTED", 103}, {"ECONNRESET", 104}, {"ENOBUFS", 105}, {"EISCONN", 106},
+    {"ENOTCONN", 107}, {"ETIMEDOUT", 110}, {"ECONNREFUSED", 111}, {"EHOSTDOWN", 112},
+    {"EHOSTUNREACH", 113}, {"EALREADY", 114}, {"EINPROGRESS", 115},
 };
 
 int drill_symbol(const char *name, int64_t *val)
@@ -344,6 +345,142 @@ static int parse_flags(struct ps *s, uint8_t *out)
 	return 0;
 }
 
+/* ---- ICMP: packetdrill's icmp_packet_spec (parser.y, icmp_packet.c) ----------------------- */
+
+static const struct icmp_name {
+	int type;
+	const char *name;
+} icmp_types[] = {
+    {0, "echo_reply"},          {3, "unreachable"},       {4, "source_quench"},
+    {5, "redirect"},            {8, "echo_request"},      {11, "time_exceeded"},
+    {12, "parameter_problem"},  {13, "timestamp_request"}, {14, "timestamp_reply"},
+    {15, "information_request"}, {16, "information_reply"}, {17, "address_mask_request"},
+    {18, "address_mask_reply"},
+};
+
+/* Destination Unreachable codes 0..15, packetdrill's icmpv4_unreachable_codes[] */
+static const char *const unreach_codes[16] = {
+    "net_unreachable",      "host_unreachable",        "protocol_unreachable",
+    "port_unreachable",     "frag_needed",             "source_route_failed",
+    "net_unknown",          "host_unknown",            "source_host_isolated",
+    "net_prohibited",       "host_prohibited",         "net_unreachable_for_tos",
+    "host_unreachable_for_tos", "packet_filtered",     "precedence_violation",
+    "precedence_cutoff",
+};
+
+const char *drill_icmp_type_name(int type)
+{
+	for (size_t i = 0; i < sizeof(icmp_types) / sizeof(icmp_types[0]); i++)
+		if (icmp_types[i].type == type)
+			return icmp_types[i].name;
+	return NULL;
+}
+
+const char *drill_icmp_code_name(int type, int code)
+{
+	return type == 3 && code >= 0 && code < 16 ? unreach_codes[code] : NULL;
+}
+
+/* "type_3" / "code_1": tcpdump-style numbers */
+static int numbered(const char *w, const char *prefix, int *v)
+{
+	size_t n = strlen(prefix);
+	if (strncmp(w, prefix, n) || !isdigit((unsigned char)w[n]))
+		return 0;
+	char *end;
+	long x = strtol(w + n, &end, 10);
+	if (*end)
+		return 0;
+	*v = x > 255 ? 256 : (int)x;
+	return 1;
+}
+
+/* after "icmp": TYPE [CODE] [mtu N] [id N] [[start:end(len)] | [udp(N)] | [raw(N)]] */
+static int parse_icmp(struct ps *s, struct drill_packet *k)
+{
+	char w[40];
+	int type = -1, code = 0;
+	k->icmp = 1;
+	k->icmp_mtu = -1;
+	k->icmp_quote = DRILL_QUOTE_TCP;
+	if (k->dir == '>')
+		return perr(s, "outbound ICMP packets are not supported: synq never sends ICMP");
+	if (word(s, w, sizeof(w)))
+		return -1;
+	if (!numbered(w, "type_", &type))
+		for (size_t i = 0; i < sizeof(icmp_types) / sizeof(icmp_types[0]); i++)
+			if (!strcmp(w, icmp_types[i].name))
+				type = icmp_types[i].type;
+	if (type < 0 || type > 255)
+		return perr(s, "bad ICMP type %s", w);
+	skip_blank(s);
+	if (is_word_start(*s->p)) {
+		const char *save = s->p;
+		if (word(s, w, sizeof(w)))
+			return -1;
+		if (!strcmp(w, "mtu") || !strcmp(w, "id")) {
+			s->p = save;
+		} else {
+			code = -1;
+			if (!numbered(w, "code_", &code) && type == 3)
+				for (int c = 0; c < 16; c++)
+					if (!strcmp(w, unreach_codes[c]))
+						code = c;
+			if (code < 0 || code > 255)
+				return perr(s, "bad ICMP code %s", w);
+		}
+	}
+	k->icmp_type = (uint8_t)type;
+	k->icmp_code = (uint8_t)code;
+	if (accept_str(s, "mtu")) {
+		uint32_t v;
+		if (u32_tok(s, &v, "MTU"))
+			return -1;
+		if (type != 3 || code != 4)
+			return perr(s, "ICMPv4 MTU is only valid for unreachable-frag_needed");
+		if (v > 65535)
+			return perr(s, "ICMPv4 MTU out of 16-bit range");
+		k->icmp_mtu = (int32_t)v;
+	}
+	if (accept_str(s, "id")) {
+		uint32_t v;
+		if (u32_tok(s, &v, "id"))
+			return -1;
+		if (v > 65535)
+			return perr(s, "invalid echo_id, must be between 0 and 65535");
+		k->icmp_id = (uint16_t)v;
+	}
+	if (!accept_str(s, "["))
+		return 0; /* the TCP header at sequence 0 */
+	int udp = accept_str(s, "udp");
+	if (udp || accept_str(s, "raw")) {
+		uint32_t n;
+		if (expect_str(s, "(", "after udp/raw") || u32_tok(s, &n, "length") ||
+		    expect_str(s, ")", "after the length") || expect_str(s, "]", "to end the quote"))
+			return -1;
+		if (udp && n > 1400)
+			return perr(s, "UDP payload of %u bytes: at most 1400", n);
+		if (!udp && (n < 8 || n > 1400))
+			return perr(s, "raw(%u): an ICMP message has 8 to 1400 bytes here", n);
+		k->icmp_quote = udp ? DRILL_QUOTE_UDP : DRILL_QUOTE_RAW;
+		k->len = (uint16_t)n;
+		return 0;
+	}
+	uint32_t start, end, len;
+	if (u32_tok(s, &start, "sequence number") || expect_str(s, ":", "in start:end(len)") ||
+	    u32_tok(s, &end, "sequence number") || expect_str(s, "(", "in start:end(len)") ||
+	    u32_tok(s, &len, "length") || expect_str(s, ")", "in start:end(len)") ||
+	    expect_str(s, "]", "to end the quote"))
+		return -1;
+	if (len > 65535)
+		return perr(s, "TCP payload size out of range");
+	if (end != start + len)
+		return perr(s, "inconsistent TCP sequence numbers and payload size");
+	k->seq = start;
+	k->len = (uint16_t)len;
+	return 0;
+}
+
 static int parse_packet(struct ps *s, struct drill_event *e)
 {
 	struct drill_packet *k = &e->pkt;
@@ -360,6 +497,13 @@ static int parse_packet(struct ps *s, struct drill_event *e)
 		s->p++;
 		skip(s);
 	}
+	if (accept_str(s, "icmp"))
+		return parse_icmp(s, k);
+	if (accept_str(s, "udp"))
+		return perr(s, "UDP packets are not supported by synq drill");
+	if (accept_str(s, "ipv4") || accept_str(s, "ipv6") || accept_str(s, "gre") ||
+	    accept_str(s, "mpls"))
+		return perr(s, "encapsulated packets are not supported by synq drill");
 	if (isdigit((unsigned char)*s->p)) {
 		uint32_t a, b;
 		if (u32_tok(s, &a, "port") || expect_str(s, ">", "between ports") ||

@@ -251,6 +251,27 @@ static void fmt_pkt(char *out, size_t cap, int ports, uint16_t sp, uint16_t dp, 
 
 static void fmt_script_pkt(const struct drill_packet *k, char *out, size_t cap)
 {
+	if (k->icmp) { /* as written: icmp TYPE CODE [mtu N] [quote] */
+		char t[24], c[24], q[48];
+		const char *tn = drill_icmp_type_name(k->icmp_type);
+		const char *cn = drill_icmp_code_name(k->icmp_type, k->icmp_code);
+		snprintf(t, sizeof(t), "%s", tn ? tn : "");
+		if (!tn)
+			snprintf(t, sizeof(t), "type_%u", k->icmp_type);
+		snprintf(c, sizeof(c), "%s%s", cn ? " " : "", cn ? cn : "");
+		if (!cn && k->icmp_code) /* code 0 of a type without names is left out */
+			snprintf(c, sizeof(c), " code_%u", k->icmp_code);
+		if (k->icmp_quote == DRILL_QUOTE_TCP)
+			snprintf(q, sizeof(q), "[%u:%u(%u)]", k->seq, k->seq + k->len, k->len);
+		else
+			snprintf(q, sizeof(q), "[%s(%u)]", k->icmp_quote == DRILL_QUOTE_UDP ? "udp" : "raw",
+				 k->len);
+		if (k->icmp_mtu >= 0)
+			snprintf(out, cap, "icmp %s%s mtu %d %s", t, c, k->icmp_mtu, q);
+		else
+			snprintf(out, cap, "icmp %s%s %s", t, c, q);
+		return;
+	}
 	fmt_pkt(out, cap, k->has_ports, k->sport, k->dport, k->flags, k->seq, k->len,
 		k->has_ack || (k->flags & TCP_ACK), k->ack, k->win, k->opts, k->opts_len, k->opts_any);
 }
@@ -460,6 +481,62 @@ static int inject(struct run *R, const struct drill_event *e)
 	int rc = synq_input(R->s, b, (size_t)tot, R->now_ns);
 	if (rc == -EBADMSG || rc == -ETIME)
 		return fail(R, e->line, "synq_input refused the packet (%d)", rc);
+	drain(R);
+	return pending_try(R);
+}
+
+/* B11: an ICMP message, from the peer's address as packetdrill sends it, quoting what the stack
+ * sent on the default flow: the IP header and the first 8 bytes of the TCP header (ports, and
+ * the script's seq + the stack's ISN, as packetdrill's map_inbound_icmp_tcp_packet()), or a UDP
+ * header, or nothing (raw: zeros). The quoted IP header is packetdrill's: TTL 255, id 0, no
+ * checksum. */
+static int inject_icmp(struct run *R, const struct drill_event *e)
+{
+	const struct drill_packet *k = &e->pkt;
+	struct flow *f = &R->flows[0];
+	if (!f->learned) {
+		f->lport = SCRIPT_PORT;
+		f->rport = DEFAULT_RPORT;
+		f->learned = 1;
+	}
+	uint8_t b[PKT_CAP];
+	int ilen = k->icmp_quote == DRILL_QUOTE_RAW ? k->len : 8 + 20 + 8;
+	int tot = 20 + ilen;
+	memset(b, 0, (size_t)tot);
+	b[0] = 0x45;
+	wire_enc16(b + 2, (uint16_t)tot);
+	b[8] = 255; /* packetdrill's outer header: TTL 255, no DF */
+	b[9] = IPPROTO_ICMP_NUM;
+	wire_enc32(b + 12, R->o->remote_ip);
+	wire_enc32(b + 16, R->o->local_ip);
+	wire_enc16(b + 10, (uint16_t)~wire_csum_fold(wire_csum_add(0, b, 20)));
+	uint8_t *m = b + 20;
+	m[0] = k->icmp_type;
+	m[1] = k->icmp_code;
+	if (k->icmp_id)
+		wire_enc16(m + 4, k->icmp_id);
+	if (k->icmp_mtu >= 0)
+		wire_enc16(m + 6, (uint16_t)k->icmp_mtu);
+	if (k->icmp_quote != DRILL_QUOTE_RAW) {
+		uint8_t *q = m + 8;
+		int udp = k->icmp_quote == DRILL_QUOTE_UDP;
+		q[0] = 0x45;
+		wire_enc16(q + 2, (uint16_t)(20 + (udp ? 8 : 20) + k->len));
+		q[8] = 255;
+		q[9] = udp ? 17 : IPPROTO_TCP_NUM;
+		wire_enc32(q + 12, R->o->local_ip);
+		wire_enc32(q + 16, R->o->remote_ip);
+		wire_enc16(q + 20, f->lport);
+		wire_enc16(q + 22, f->rport);
+		if (!udp)
+			wire_enc32(q + 24, k->seq + f->live_local_isn);
+		else
+			wire_enc16(q + 24, (uint16_t)(8 + k->len));
+	}
+	wire_enc16(m + 2, (uint16_t)~wire_csum_fold(wire_csum_add(0, m, (size_t)ilen)));
+	/* malformed messages (raw(N) too short for a quote) are the script's point: no failure */
+	if (synq_input(R->s, b, (size_t)tot, R->now_ns) == -ETIME)
+		return fail(R, e->line, "synq_input refused the packet (time went back)");
 	drain(R);
 	return pending_try(R);
 }
@@ -1138,7 +1215,7 @@ static int run_events(struct run *R, const struct drill_script *sc)
 				fmt_script_pkt(&e->pkt, d, sizeof(d));
 				fprintf(R->log, "%10.6f < %s\n", t / 1e6, d);
 			}
-			if (inject(R, e))
+			if (e->pkt.icmp ? inject_icmp(R, e) : inject(R, e))
 				return -1;
 		} else if (e->kind == DE_CALL) {
 			int wb = 0;

@@ -22,9 +22,9 @@ static void test_names_valid_unique(void **state)
 
 		assert_non_null(n);
 		assert_true(strlen(n) > 2);
-		/* nstat prefixes: Ip, Tcp (TcpExt included), and synq's own */
-		assert_true(strncmp(n, "Ip", 2) == 0 || strncmp(n, "Tcp", 3) == 0 ||
-			    strncmp(n, "Synq", 4) == 0);
+		/* nstat prefixes: Ip, Icmp, Tcp (TcpExt included), and synq's own */
+		assert_true(strncmp(n, "Ip", 2) == 0 || strncmp(n, "Icmp", 4) == 0 ||
+			    strncmp(n, "Tcp", 3) == 0 || strncmp(n, "Synq", 4) == 0);
 		for (const char *p = n; *p; p++)
 			assert_true((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 				    (*p >= '0' && *p <= '9'));
@@ -51,6 +51,12 @@ static void test_spellings(void **state)
 	assert_string_equal(synq_counter_name(SYNQ_C_SYNCOOKIES_SENT), "TcpExtSyncookiesSent");
 	assert_string_equal(synq_counter_name(SYNQ_C_IP_IN_ADDR_ERRORS), "IpInAddrErrors");
 	assert_string_equal(synq_counter_name(0), "IpInReceives");
+	assert_string_equal(synq_counter_name(SYNQ_C_ICMP_IN_MSGS), "IcmpInMsgs");
+	assert_string_equal(synq_counter_name(SYNQ_C_ICMP_IN_CSUM_ERRORS), "IcmpInCsumErrors");
+	assert_string_equal(synq_counter_name(SYNQ_C_ICMP_IN_DEST_UNREACHS), "IcmpInDestUnreachs");
+	assert_string_equal(synq_counter_name(SYNQ_C_ICMP_IN_TIME_EXCDS), "IcmpInTimeExcds");
+	assert_string_equal(synq_counter_name(SYNQ_C_ICMP_IN_PARM_PROBS), "IcmpInParmProbs");
+	assert_string_equal(synq_counter_name(SYNQ_C_OUT_OF_WINDOW_ICMPS), "TcpExtOutOfWindowIcmps");
 
 	assert_int_equal(synq_counter_id("TcpExtListenOverflows"), SYNQ_C_LISTEN_OVERFLOWS);
 	assert_int_equal(synq_counter_id("TcpExtListenDrops"), SYNQ_C_LISTEN_DROPS);

@@ -186,12 +186,123 @@ static void test_blocking_connect(void **st)
 	assert_int_equal(drill_run_text("t", t, &o, &r), 0);
 }
 
+/* packetdrill's inbound ICMP lines (parser.y icmp_packet_spec, icmp_packet.c names) */
+static void test_parse_icmp(void **st)
+{
+	struct drill_script sc;
+	char err[256];
+	int line = 0;
+	const char *t = "0 < icmp unreachable host_unreachable [0:0(0)]\n"
+			"+.1 < icmp unreachable frag_needed mtu 576 [1:11(10)]\n"
+			"+0 < icmp time_exceeded code_1 [5:5(0)]\n"
+			"+0 < [tos 0x0] icmp parameter_problem\n"
+			"+0 < icmp type_42 code_7 id 9 [raw(12)]\n"
+			"+0 < icmp source_quench [udp(100)]\n"
+			"+0 < . 1:1(0) ack 1 win 65535\n";
+	assert_int_equal(drill_parse(t, &sc, err, sizeof(err), &line), 0);
+	assert_int_equal(sc.n, 7);
+	const struct drill_packet *k = &sc.ev[0].pkt;
+	assert_true(k->icmp);
+	assert_int_equal(k->dir, '<');
+	assert_int_equal(k->icmp_type, 3);
+	assert_int_equal(k->icmp_code, 1);
+	assert_int_equal(k->icmp_mtu, -1);
+	assert_int_equal(k->icmp_quote, DRILL_QUOTE_TCP);
+	assert_int_equal(k->seq, 0);
+	assert_int_equal(k->len, 0);
+	k = &sc.ev[1].pkt;
+	assert_int_equal(k->icmp_code, 4);
+	assert_int_equal(k->icmp_mtu, 576);
+	assert_int_equal(k->seq, 1);
+	assert_int_equal(k->len, 10);
+	k = &sc.ev[2].pkt;
+	assert_int_equal(k->icmp_type, 11);
+	assert_int_equal(k->icmp_code, 1);
+	assert_int_equal(k->seq, 5);
+	k = &sc.ev[3].pkt; /* no code, no quote: code 0, the TCP header at seq 0 */
+	assert_int_equal(k->icmp_type, 12);
+	assert_int_equal(k->icmp_code, 0);
+	assert_int_equal(k->icmp_quote, DRILL_QUOTE_TCP);
+	assert_int_equal(sc.ev[3].line, 4);
+	k = &sc.ev[4].pkt;
+	assert_int_equal(k->icmp_type, 42);
+	assert_int_equal(k->icmp_code, 7);
+	assert_int_equal(k->icmp_id, 9);
+	assert_int_equal(k->icmp_quote, DRILL_QUOTE_RAW);
+	assert_int_equal(k->len, 12);
+	k = &sc.ev[5].pkt;
+	assert_int_equal(k->icmp_type, 4);
+	assert_int_equal(k->icmp_quote, DRILL_QUOTE_UDP);
+	assert_int_equal(k->len, 100);
+	assert_false(sc.ev[6].pkt.icmp);
+	assert_string_equal(drill_icmp_type_name(11), "time_exceeded");
+	assert_string_equal(drill_icmp_code_name(3, 13), "packet_filtered");
+	assert_null(drill_icmp_code_name(11, 0));
+	drill_script_free(&sc);
+
+	/* refused, with the line and a reason */
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+	    {"0 > icmp unreachable host_unreachable\n", "synq never sends ICMP"},
+	    {"0 < icmp unreachabel\n", "bad ICMP type unreachabel"},
+	    {"0 < icmp unreachable host_unreachabel\n", "bad ICMP code"},
+	    {"0 < icmp time_exceeded ttl\n", "bad ICMP code ttl"},
+	    {"0 < icmp unreachable host_unreachable mtu 576\n", "only valid for unreachable-frag_needed"},
+	    {"0 < icmp unreachable frag_needed mtu 70000\n", "16-bit"},
+	    {"0 < icmp echo_request id 70000\n", "echo_id"},
+	    {"0 < icmp unreachable [1:5(3)]\n", "inconsistent"},
+	    {"0 < icmp unreachable [raw(4)]\n", "raw(4)"},
+	    {"0 < icmp unreachable [0:0(0) x\n", "to end the quote"},
+	    {"0 < udp (10)\n", "UDP packets"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "// x\n%s", bad[i].text);
+		assert_int_equal(drill_parse(text, &sc, err, sizeof(err), &line), -1);
+		assert_int_equal(line, 2);
+		if (!strstr(err, bad[i].why))
+			fail_msg("'%s': '%s' does not say '%s'", bad[i].text, err, bad[i].why);
+	}
+}
+
+/* ICMP lines run: B11 on the request of the default flow */
+static void test_run_icmp(void **st)
+{
+	struct drill_result r;
+	/* host unreachable quoting the SYN-ACK: request gone, the final ACK draws an RST */
+	assert_int_equal(run("+0 < S 0:0(0) win 65535 <mss 1460>\n"
+			     "+0 > S. 0:0(0) ack 1 <mss 1460>\n"
+			     "+.1 < icmp unreachable host_unreachable [0:0(0)]\n"
+			     "+1.5 < . 1:1(0) ack 1 win 65535\n"
+			     "+0 > R 1:1(0)\n",
+			     &r),
+			 0);
+	/* the same quoting seq 1: the request stays and retransmits at 1 s */
+	assert_int_equal(run("+0 < S 0:0(0) win 65535 <mss 1460>\n"
+			     "+0 > S. 0:0(0) ack 1 <mss 1460>\n"
+			     "+.1 < icmp unreachable host_unreachable [1:1(0)]\n"
+			     "+1.5 < . 1:1(0) ack 1 win 65535\n"
+			     "+0 > R 1:1(0)\n",
+			     &r),
+			 -1);
+	assert_non_null(strstr(r.msg, "unexpected outbound packet at 1.000000 s"));
+	/* malformed messages are injected as written and do not fail the run */
+	assert_int_equal(run("+0 < icmp unreachable host_unreachable [raw(20)]\n"
+			     "+0 < icmp echo_request id 3 [raw(64)]\n"
+			     "+0 < icmp type_99 [0:0(0)]\n"
+			     "+0 < icmp unreachable [udp(10)]\n",
+			     &r),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_packet),  cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_run_pass),      cmocka_unit_test(test_run_failures),
-	    cmocka_unit_test(test_blocking_connect),
+	    cmocka_unit_test(test_blocking_connect), cmocka_unit_test(test_parse_icmp),
+	    cmocka_unit_test(test_run_icmp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -990,6 +990,185 @@ static void test_ip_parse(void **state)
 	}
 }
 
+/* ---- ICMP (RFC 792; B11) ------------------------------------------------------------------ */
+
+/* Port Unreachable as upstream packetdrill sent it to a 6.18 kernel (captured with tcpdump on
+ * its tun device): 192.0.2.1 -> 192.168.137.165, quoting the SYN-ACK 192.168.137.165:8080 ->
+ * 192.0.2.1:46217 seq 0xbdd1f647 (IP header + 8 bytes; quoted TTL 255, no checksum). */
+static const uint8_t pd_port_unreach[56] = {
+	0x45, 0x00, 0x00, 0x38, 0x00, 0x00, 0x00, 0x00, 0xff, 0x01, 0xaf, 0x75, 0xc0, 0x00,
+	0x02, 0x01, 0xc0, 0xa8, 0x89, 0xa5, 0x03, 0x03, 0x24, 0x4a, 0x00, 0x00, 0x00, 0x00,
+	0x45, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x00, 0xff, 0x06, 0x00, 0x00, 0xc0, 0xa8,
+	0x89, 0xa5, 0xc0, 0x00, 0x02, 0x01, 0x1f, 0x90, 0xb4, 0x89, 0xbd, 0xd1, 0xf6, 0x47,
+};
+
+/* the ICMP checksum of pkt (outer IHL 5), recomputed */
+static void fix_icmp_csum(uint8_t *pkt)
+{
+	unsigned tot = (unsigned)(pkt[2] << 8 | pkt[3]);
+
+	pkt[22] = pkt[23] = 0;
+	wire_enc16(pkt + 22, ref_csum(0, pkt + 20, tot - 20));
+}
+
+/* a copy of pd_port_unreach cut to an ICMP message of n bytes (header fields fixed) */
+static size_t icmp_cut(uint8_t *pkt, size_t n)
+{
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	wire_enc16(pkt + 2, (uint16_t)(20 + n));
+	fix_ip_csum(pkt);
+	fix_icmp_csum(pkt);
+	return 20 + n;
+}
+
+static void test_icmp_known_answer(void **state)
+{
+	struct synq_icmp m;
+	uint8_t pkt[64];
+
+	assert_int_equal(wire_parse_icmp(pd_port_unreach, sizeof(pd_port_unreach), &m), WIRE_OK);
+	assert_int_equal(m.saddr, IP(192, 0, 2, 1));
+	assert_int_equal(m.daddr, IP(192, 168, 137, 165));
+	assert_int_equal(m.type, ICMP_DEST_UNREACH);
+	assert_int_equal(m.code, ICMP_PORT_UNREACH);
+	assert_int_equal(m.len, 36);
+	assert_int_equal(m.rest, 0);
+	assert_int_equal(m.quote, QUOTE_OK);
+	assert_int_equal(m.q_proto, 6);
+	assert_int_equal(m.q_saddr, IP(192, 168, 137, 165));
+	assert_int_equal(m.q_daddr, IP(192, 0, 2, 1));
+	assert_int_equal(m.q_sport, 8080);
+	assert_int_equal(m.q_dport, 46217);
+	assert_int_equal(m.q_seq, 0xbdd1f647u);
+	/* the same bytes are not a TCP segment */
+	struct synq_seg g;
+	assert_int_equal(wire_parse(pd_port_unreach, sizeof(pd_port_unreach), &g), WIRE_ERR_PROTO);
+
+	/* Fragmentation Needed, mtu 576, as captured: checksum 0x2209, rest 0x00000240 */
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	pkt[21] = ICMP_FRAG_NEEDED;
+	pkt[22] = 0x22, pkt[23] = 0x09;
+	pkt[26] = 0x02, pkt[27] = 0x40;
+	assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_OK);
+	assert_int_equal(m.code, ICMP_FRAG_NEEDED);
+	assert_int_equal(m.rest & 0xffff, 576);
+	/* Source Quench, as captured: checksum 0x234d */
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	pkt[20] = ICMP_SOURCE_QUENCH, pkt[21] = 0;
+	pkt[22] = 0x23, pkt[23] = 0x4d;
+	assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_OK);
+	assert_int_equal(m.type, ICMP_SOURCE_QUENCH);
+	assert_int_equal(m.quote, QUOTE_OK);
+	/* trailing bytes beyond the IP total length are ignored (Ethernet padding) */
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	memset(pkt + 56, 0xee, 8);
+	assert_int_equal(wire_parse_icmp(pkt, 64, &m), WIRE_OK);
+	assert_int_equal(m.len, 36);
+}
+
+static void test_icmp_checksum_and_length(void **state)
+{
+	struct synq_icmp m;
+	uint8_t pkt[64];
+
+	/* any flipped bit of the message: WIRE_ERR_ICMP_CSUM (the quote included) */
+	for (size_t i = 20; i < sizeof(pd_port_unreach); i++) {
+		memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+		pkt[i] ^= 0x10;
+		assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_ERR_ICMP_CSUM);
+	}
+	/* an empty message fails its checksum (icmp_rcv: the fold of nothing is not 0xffff) */
+	memcpy(pkt, pd_port_unreach, 20);
+	wire_enc16(pkt + 2, 20);
+	fix_ip_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, 20, &m), WIRE_ERR_ICMP_CSUM);
+	/* 4 bytes with a good checksum: shorter than the header */
+	for (size_t n = 1; n < 8; n++) {
+		size_t len = icmp_cut(pkt, n);
+		enum wire_err e = wire_parse_icmp(pkt, len, &m);
+		assert_true(e == WIRE_ERR_ICMP_HDR || e == WIRE_ERR_ICMP_CSUM);
+	}
+	size_t len = icmp_cut(pkt, 4);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_ERR_ICMP_HDR);
+	/* the outer header is checked as wire_parse does */
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	pkt[11] ^= 1;
+	assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_ERR_IP_HDR);
+	assert_int_equal(wire_parse_icmp(pd_port_unreach, 55, &m), WIRE_ERR_IP_HDR);
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	pkt[6] = 0x20; /* MF */
+	fix_ip_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_ERR_FRAGMENT);
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	pkt[9] = 6;
+	fix_ip_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, sizeof(pd_port_unreach), &m), WIRE_ERR_PROTO);
+}
+
+static void test_icmp_quote(void **state)
+{
+	struct synq_icmp m;
+	uint8_t pkt[80];
+	size_t len;
+
+	/* 8 + 19 bytes: no quoted IP header */
+	len = icmp_cut(pkt, 8 + 19);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_NO_IP);
+	/* 8 + 27: the IP header but only 7 bytes after it */
+	len = icmp_cut(pkt, 8 + 27);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_NO_PORTS);
+	assert_int_equal(m.q_proto, 6);
+	assert_int_equal(m.q_saddr, IP(192, 168, 137, 165));
+	assert_int_equal(m.q_dport, 0);
+	/* exactly 8 + 28: everything */
+	len = icmp_cut(pkt, 8 + 28);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_OK);
+	/* quoted IHL < 5: mangled */
+	len = icmp_cut(pkt, 36);
+	pkt[28] = 0x44;
+	fix_icmp_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_NO_IP);
+	/* quoted IHL 6 (4 bytes of options): the ports come 24 bytes in, so 36 is too short */
+	pkt[28] = 0x46;
+	fix_icmp_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_NO_PORTS);
+	memcpy(pkt, pd_port_unreach, sizeof(pd_port_unreach));
+	memmove(pkt + 52, pkt + 48, 8);
+	memset(pkt + 48, 0x01, 4); /* NOP options */
+	pkt[28] = 0x46;
+	wire_enc16(pkt + 2, 60);
+	fix_ip_csum(pkt);
+	fix_icmp_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, 60, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_OK);
+	assert_int_equal(m.q_sport, 8080);
+	assert_int_equal(m.q_dport, 46217);
+	assert_int_equal(m.q_seq, 0xbdd1f647u);
+	/* messages that are not errors quote nothing: echo request, id 7 seq 9 */
+	len = icmp_cut(pkt, 36);
+	pkt[20] = ICMP_ECHO, pkt[21] = 0;
+	pkt[24] = 0, pkt[25] = 7, pkt[26] = 0, pkt[27] = 9;
+	fix_icmp_csum(pkt);
+	assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+	assert_int_equal(m.quote, QUOTE_NONE);
+	assert_int_equal(m.rest, 0x00070009u);
+	assert_int_equal(m.q_sport, 0);
+	/* the types that quote: 3, 4, 5, 11, 12 */
+	for (int t = 0; t < 256; t++) {
+		len = icmp_cut(pkt, 36);
+		pkt[20] = (uint8_t)t;
+		fix_icmp_csum(pkt);
+		assert_int_equal(wire_parse_icmp(pkt, len, &m), WIRE_OK);
+		int quotes = t == 3 || t == 4 || t == 5 || t == 11 || t == 12;
+		assert_int_equal(m.quote, quotes ? QUOTE_OK : QUOTE_NONE);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1029,6 +1208,9 @@ int main(void)
 		cmocka_unit_test(test_seq_arith),
 		cmocka_unit_test(test_ip_str),
 		cmocka_unit_test(test_ip_parse),
+		cmocka_unit_test(test_icmp_known_answer),
+		cmocka_unit_test(test_icmp_checksum_and_length),
+		cmocka_unit_test(test_icmp_quote),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
