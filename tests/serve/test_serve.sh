@@ -15,49 +15,11 @@
 # Every wait is bounded; only the processes started here are killed.
 set -u
 
-build=${SYNQ_BUILD:-build}
-synq="$(pwd)/$build/synq"
-py=/usr/bin/python3
-here=$(cd "$(dirname "$0")" && pwd)
 T=test_serve
-
-skip() {
-	if [ "${CI:-}" = "true" ]; then
-		echo "$T: FAIL: $* (required when CI=true)"
-		exit 1
-	fi
-	echo "$T: SKIP: $*"
-	exit 0
-}
-[ -x "$synq" ] || { echo "$T: FAIL: $synq not found (make)"; exit 1; }
-[ -x "$py" ] || { echo "$T: FAIL: $py not found"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "not root"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null 2>&1 || skip "no ip command (apt-get install iproute2)"
+NS_NAMES="t"
+. "$(dirname "$0")/lib.sh"
+ns=$ns_t
 command -v curl >/dev/null 2>&1 || skip "no curl (apt-get install curl)"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synq-serve-XXXXXX") || exit 1
-ns="synqt-$$-$(basename "$tmp" | cut -c12-)"
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$ns" 2>"$tmp/err" || skip "ip netns add failed: $(cat "$tmp/err")"
-
-fail=0
-bad() {
-	echo "$T: FAIL: $*"
-	fail=1
-}
 nsx() {
 	ip netns exec "$ns" "$@"
 }

@@ -22,66 +22,13 @@
 # bounded; only the processes started here are killed; the namespaces are deleted on exit.
 set -u
 
-build=${SYNQ_BUILD:-build}
-synq="$(pwd)/$build/synq"
-py=/usr/bin/python3
-here=$(cd "$(dirname "$0")" && pwd)
 T=test_serve_kernel
-
-skip() {
-	if [ "${CI:-}" = "true" ]; then
-		echo "$T: FAIL: $* (required when CI=true)"
-		exit 1
-	fi
-	echo "$T: SKIP: $*"
-	exit 0
-}
-[ -x "$synq" ] || { echo "$T: FAIL: $synq not found (make)"; exit 1; }
-[ -x "$py" ] || { echo "$T: FAIL: $py not found"; exit 1; }
-[ "$(id -u)" -eq 0 ] || skip "not root"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v ip >/dev/null 2>&1 || skip "no ip command (apt-get install iproute2)"
+NS_NAMES="s c k"
+. "$(dirname "$0")/lib.sh"
+nsS=$ns_s nsC=$ns_c nsK=$ns_k
 command -v ss >/dev/null 2>&1 || skip "no ss command (apt-get install iproute2)"
 command -v tcpdump >/dev/null 2>&1 || skip "no tcpdump (scripts/deps.sh installs it)"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/synq-servek-XXXXXX") || exit 1
-tag="$$-$(basename "$tmp" | cut -c13-)"
-nsS="synqk-s-$tag"
-nsC="synqk-c-$tag"
-nsK="synqk-k-$tag"
-pids=""
-cleanup() {
-	for p in $pids; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in $pids; do
-		wait "$p" 2>/dev/null
-	done
-	for n in "$nsS" "$nsC" "$nsK"; do
-		ip netns del "$n" 2>/dev/null
-	done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-fail=0
-bad() {
-	echo "$T: FAIL: $*"
-	fail=1
-}
-# wait_file PATH TENTHS: 0 once PATH exists, 1 after TENTHS tenths of a second
-wait_file() {
-	i=0
-	while [ ! -e "$1" ] && [ "$i" -lt "$2" ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
-fsize() {
-	if [ -f "$1" ]; then wc -c <"$1"; else echo 0; fi
-}
 # counters NS: "NAME VALUE" for every Tcp/TcpExt counter of namespace NS (as nstat names them)
 counters() {
 	ip netns exec "$1" cat /proc/net/snmp /proc/net/netstat | "$py" -c '
@@ -93,13 +40,6 @@ for h, v in zip(lines[0::2], lines[1::2]):
         for n, x in zip(hn[1:], vn[1:]):
             print(hn[0][:-1] + n, x)'
 }
-
-for n in "$nsS" "$nsC" "$nsK"; do
-	ip netns add "$n" 2>"$tmp/err" || skip "ip netns add failed: $(cat "$tmp/err")"
-	ip -n "$n" link set lo up
-	# no IPv6 on the devices (no router solicitations); per-namespace sysctls only
-	ip netns exec "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-done
 
 # ---- the kernel run's wire -------------------------------------------------------------------
 "$py" "$here/delaywire.py" "$nsC" kc0 "$nsK" kk0 50 "$tmp/wire.ready" 60 2>"$tmp/wire.err" &
