@@ -37,6 +37,19 @@
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1, v4 MSS when the SYN has no option (B10) */
 #define TCP_TS_LEN 12       /* aligned timestamp option bytes */
 #define TCP_MAX_WINDOW 65535u
+/* delayed ACKs (include/net/tcp.h; HZ-based there, in ns here, converted with ack_tick()) */
+#define TCP_ATO_MIN_NS (40 * NS_PER_MS)    /* TCP_ATO_MIN = HZ / 25 */
+#define TCP_DELACK_MIN_NS (40 * NS_PER_MS) /* TCP_DELACK_MIN = HZ / 25 */
+#define TCP_DELACK_MAX_NS (200 * NS_PER_MS) /* TCP_DELACK_MAX = HZ / 5 (icsk_delack_max) */
+#define TCP_ATO_MAX_NS (500 * NS_PER_MS)   /* tcp_send_delayed_ack(): max_ato = HZ / 2 */
+#define TCP_MAX_QUICKACKS 16u
+#define TCP_MSS_DEFAULT 536u /* tcp_initialize_rcv_mss() / tcp_measure_rcv_mss() */
+/* icsk_ack.pending (enum inet_csk_ack_state_t) */
+#define ICSK_ACK_SCHED 0x01  /* an ACK is due */
+#define ICSK_ACK_TIMER 0x02  /* the delayed-ACK timer is armed */
+#define ICSK_ACK_PUSHED 0x04 /* a pushed or short segment arrived (tcp_measure_rcv_mss) */
+#define ICSK_ACK_PUSHED2 0x08
+#define ICSK_ACK_NOW 0x10    /* send the next ACK at once */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Request sock: one per half-open connection (SPEC §3). 60 bytes, 4-byte aligned, so that  */
@@ -115,7 +128,7 @@ struct synq_sock {
 	uint16_t lport, rport;
 	uint32_t hnext; /* socket hash chain */
 	uint32_t heap_idx;
-	uint64_t timer_at; /* min of the timers below; key in the timer heap */
+	uint64_t timer_at; /* min of the timers below and dack_at; key in the timer heap */
 	uint64_t rtx_at, ka_at, tw_at;
 	uint8_t rtx_tlp;  /* rtx_at is a tail loss probe, not the RTO (icsk_pending) */
 	uint8_t tlp_out;  /* a probe is outstanding until snd_una passes tlp_high (RFC 8985 7.4) */
@@ -126,6 +139,19 @@ struct synq_sock {
 	uint32_t snd_sml; /* end of the last small segment sent (Minshall's Nagle) */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised (never shrinks) */
+	uint32_t rcv_wup; /* rcv_nxt when the last segment left: Linux's rcv_wnd is rcv_adv - rcv_wup */
+
+	/* delayed ACK (Linux's icsk_ack). Times in ack ticks: jiffies at net.synq.timer_hz, else
+	 * nanoseconds (ack_tick()). */
+	uint8_t ack_pending;  /* ICSK_ACK_* */
+	uint8_t ack_quick;    /* quick ACKs left (tcp_incr_quickack) */
+	uint8_t ack_pingpong; /* replies seen within ato: interactive at tcp_pingpong_thresh */
+	uint16_t rcv_mss;     /* the peer's MSS as guessed for ACK decisions (tcp_measure_rcv_mss) */
+	uint16_t last_seg_size;
+	uint64_t ato;         /* ACK timeout, ticks */
+	uint64_t lrcvtime;    /* tick of the last data received */
+	uint64_t dack_timeout; /* tick the delayed ACK is due (icsk_delack_timeout) */
+	uint64_t dack_at;     /* when the delayed-ACK timer fires (ns; on the wheel with timer_hz) */
 	uint8_t snd_wscale, rcv_wscale, ts_ok, sack_ok;
 	uint32_t ts_recent, ts_recent_s, ts_off;
 	uint16_t mss_clamp; /* peer's MSS */
@@ -278,6 +304,18 @@ uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr
 void stack_random(struct synq_stack *s, void *buf, size_t len);
 /* When a timer armed now with this delay fires: now + delay, or on the timer wheel (timer_hz) */
 uint64_t stack_timer_at(const struct synq_stack *s, uint64_t delay_ns);
+/* The clock of the delayed-ACK engine: one jiffy at net.synq.timer_hz (Linux's tcp_jiffies32),
+ * else 1 ns (exact). ack_ticks() converts a duration, rounding up as usecs_to_jiffies() does. */
+static inline uint64_t ack_tick(const struct synq_stack *s)
+{
+	return s->cfg.timer_hz ? NS_PER_S / (uint64_t)s->cfg.timer_hz : 1;
+}
+static inline uint64_t ack_now(const struct synq_stack *s) { return s->now / ack_tick(s); }
+static inline uint64_t ack_ticks(const struct synq_stack *s, uint64_t ns)
+{
+	uint64_t t = ack_tick(s);
+	return (ns + t - 1) / t;
+}
 
 /* output: returns 0 or -ENOBUFS (out ring full: SynqOutRingDrops counted) */
 int out_emit(struct synq_stack *s, struct synq_seg *g);
@@ -348,6 +386,23 @@ uint16_t tcp_window_field(const struct synq_sock *sk, int syn);
 void tcp_update_rcv_adv(struct synq_sock *sk);
 uint32_t tcp_rcv_space(const struct synq_sock *sk);
 uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space);
+/* __tcp_select_window(): the window an ACK sent now would offer (may end quick-ack mode) */
+uint32_t tcp_select_window_now(struct synq_sock *sk);
+/* delayed ACKs: tcp_send_delayed_ack(), the peer's MSS guess, quick-ack and ping-pong modes */
+void tcp_send_delayed_ack(struct synq_stack *s, struct synq_sock *sk);
+void tcp_init_rcv_mss(struct synq_sock *sk, uint32_t rcv_wnd);
+void tcp_enter_quickack_mode(struct synq_stack *s, struct synq_sock *sk, unsigned max_quickacks);
+static inline int tcp_in_pingpong_mode(const struct synq_stack *s, const struct synq_sock *sk)
+{
+	return sk->ack_pingpong >= s->cfg.tcp_pingpong_thresh;
+}
+/* inet_csk_enter/exit_pingpong_mode() */
+static inline void tcp_enter_pingpong_mode(const struct synq_stack *s, struct synq_sock *sk)
+{
+	sk->ack_pingpong = (uint8_t)s->cfg.tcp_pingpong_thresh;
+}
+/* tcp_cleanup_rbuf(): after the application read copied bytes, an ACK or window update now? */
+void tcp_cleanup_rbuf(struct synq_stack *s, struct synq_sock *sk, uint32_t copied);
 uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
 /* the same, with the reason ("code|rule|text") its SYNQ_EV_ERROR event carries */
