@@ -250,8 +250,8 @@ static void delack_timer(struct synq_stack *s, struct synq_sock *sk)
 		sk->ack_pingpong = 0; /* inet_csk_exit_pingpong_mode() */
 		sk->ato = ack_ticks(s, TCP_ATO_MIN_NS);
 	}
-	if (tcp_send_ack(s, sk) == 0)
-		cnt_inc(s, SYNQ_C_DELAYED_ACKS);
+	tcp_send_ack(s, sk); /* (a full output ring re-arms the timer) */
+	cnt_inc(s, SYNQ_C_DELAYED_ACKS);
 }
 
 /* tcp_cleanup_rbuf(): after a read of copied bytes, send the ACK still due when more than one

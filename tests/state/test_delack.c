@@ -396,6 +396,32 @@ static void test_client_defer_accept(void **state)
 	t_free(t);
 }
 
+/* An ACK that finds the output ring full stays due: the delayed-ACK timer retries it in
+ * TCP_DELACK_MAX (__tcp_send_ack() without a buffer); SynqOutRingDrops counts the loss */
+static void test_ack_retried_when_ring_full(void **state)
+{
+	static const char *const set[] = {"net.synq.out_ring_bytes=4096", NULL};
+	struct t_env t_, *t = &t_;
+	t_init(t, set);
+	int c = server(t, 1460, 0);
+	setopt(t, c, SYNQ_TCP_NODELAY, 1);
+	/* 1460 + 1460 + 1040 bytes: three records of 2 + 40 + len bytes leave 10 bytes free */
+	assert_int_equal(wr(t, 60, c, 3960), 3960);
+	PDATA(100, 1, 10);
+	assert_int_equal(T_COUNTER(t, "SynqOutRingDrops"), 1);
+	T_EXPECT(t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 1460);
+	T_EXPECT(t, 100, .flags = ".", .seq = 1461, .ack = 1, .len = 1460);
+	T_EXPECT(t, 100, .flags = "P.", .seq = 2921, .ack = 1, .len = 1040);
+	T_NOTHING(t, 299);
+	T_EXPECT(t, 300, .flags = ".", .seq = 3961, .ack = 11);
+	assert_int_equal(T_COUNTER(t, "TcpExtDelayedACKs"), 1);
+	/* (any segment before then would have drawn it at once: the ACK is due in quick-ack
+	 * mode) */
+	T_SEND(t, 305, .flags = ".", .seq = 11, .ack = 3961);
+	T_NOTHING(t, 600);
+	t_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_quickack_sockopt),
 	    cmocka_unit_test(test_timer_wheel),
 	    cmocka_unit_test(test_client_defer_accept),
+	    cmocka_unit_test(test_ack_retried_when_ring_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
