@@ -471,20 +471,20 @@ int synq_setsockopt(synq_stack *s, int fd, int level, int name, const void *val,
 		if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL */
 			return -EINVAL;
 		if (name == SYNQ_TCP_KEEPIDLE)
-			sk->keepidle = v;
+			sk->keepidle = (int16_t)v;
 		else
-			sk->keepintvl = v;
+			sk->keepintvl = (int16_t)v;
 		tcp_set_keepalive_timer(s, sk);
 		return 0;
 	case SYNQ_TCP_KEEPCNT:
 		if (v < 1 || v > 127) /* MAX_TCP_KEEPCNT */
 			return -EINVAL;
-		sk->keepcnt = v;
+		sk->keepcnt = (int8_t)v;
 		return 0;
 	case SYNQ_TCP_SYNCNT:
 		if (v < 1 || v > 127) /* MAX_TCP_SYNCNT */
 			return -EINVAL;
-		sk->syncnt = v;
+		sk->syncnt = (int8_t)v;
 		return 0;
 	case SYNQ_TCP_DEFER_ACCEPT:
 		sk->defer_accept = secs_to_retrans(v); /* B16 */

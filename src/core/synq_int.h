@@ -123,15 +123,19 @@ struct ring {
 struct synq_sock {
 	uint16_t flags;
 	uint8_t state; /* enum synq_tcp_state (SYNQ_TCP_CLOSE for fresh sockets) */
-	uint8_t laddr_any;
+	uint8_t ack_pingpong; /* delayed ACK: replies seen within ato; interactive at
+	                         tcp_pingpong_thresh (here to pack the struct: 384 bytes) */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t hnext; /* socket hash chain */
 	uint32_t heap_idx;
-	uint64_t timer_at; /* min of the timers below and dack_at; key in the timer heap */
+	uint64_t timer_at; /* min of the timers below; key in the timer heap */
 	uint64_t rtx_at, ka_at, tw_at;
+	uint64_t dack_at; /* the delayed-ACK timer (on the wheel with timer_hz) */
 	uint8_t rtx_tlp;  /* rtx_at is a tail loss probe, not the RTO (icsk_pending) */
 	uint8_t tlp_out;  /* a probe is outstanding until snd_una passes tlp_high (RFC 8985 7.4) */
+	uint8_t ack_pending;  /* delayed ACK (Linux's icsk_ack): ICSK_ACK_* */
+	uint8_t ack_quick;    /* quick ACKs left (tcp_incr_quickack) */
 	uint32_t tlp_high;
 
 	/* send sequence space (RFC 9293 3.3.1) */
@@ -140,24 +144,19 @@ struct synq_sock {
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised (never shrinks) */
 	uint32_t rcv_wup; /* rcv_nxt when the last segment left: Linux's rcv_wnd is rcv_adv - rcv_wup */
-
-	/* delayed ACK (Linux's icsk_ack). Times in ack ticks: jiffies at net.synq.timer_hz, else
-	 * nanoseconds (ack_tick()). */
-	uint8_t ack_pending;  /* ICSK_ACK_* */
-	uint8_t ack_quick;    /* quick ACKs left (tcp_incr_quickack) */
-	uint8_t ack_pingpong; /* replies seen within ato: interactive at tcp_pingpong_thresh */
-	uint16_t rcv_mss;     /* the peer's MSS as guessed for ACK decisions (tcp_measure_rcv_mss) */
-	uint16_t last_seg_size;
-	uint64_t ato;         /* ACK timeout, ticks */
-	uint64_t lrcvtime;    /* tick of the last data received */
-	uint64_t dack_timeout; /* tick the delayed ACK is due (icsk_delack_timeout) */
-	uint64_t dack_at;     /* when the delayed-ACK timer fires (ns; on the wheel with timer_hz) */
 	uint8_t snd_wscale, rcv_wscale, ts_ok, sack_ok;
+	/* delayed ACK, the rest of icsk_ack; times in ack ticks (ack_tick()) */
+	uint16_t rcv_mss;      /* the peer's MSS as guessed for ACK decisions (tcp_measure_rcv_mss) */
+	uint16_t last_seg_size;
+	uint32_t ato;          /* ACK timeout */
+	uint32_t lrcvtime;     /* tick of the last data received */
+	uint32_t dack_timeout; /* tick the delayed ACK is due (icsk_delack_timeout) */
 	uint32_t ts_recent, ts_recent_s, ts_off;
 	uint16_t mss_clamp; /* peer's MSS */
 	uint16_t mss;       /* effective send MSS (options subtracted) */
 	uint16_t advmss;
 	uint16_t user_mss;  /* TCP_MAXSEG, 0 = none */
+	uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = none */
 
 	/* RTO (RFC 6298 with Linux's floor/ceiling) */
 	uint64_t srtt_ns, rttvar_ns, rto_ns;
@@ -168,7 +167,6 @@ struct synq_sock {
 	uint32_t total_retrans;
 	uint64_t retrans_stamp; /* time of the first transmission of the oldest unacked segment */
 	uint64_t last_rcv; /* time the last segment arrived (keepalive idle) */
-	uint64_t last_snd_data;
 	uint32_t probes_out;
 	uint32_t last_oow; /* tick of the last challenge/dup ACK (rate limit), 0 = never */
 
@@ -178,11 +176,11 @@ struct synq_sock {
 	                 of ETIMEDOUT when the connection times out; any acceptable ACK clears it */
 
 	/* options */
-	int32_t keepidle, keepintvl, keepcnt; /* 0 = sysctl */
-	int32_t syncnt;                       /* TCP_SYNCNT, 0 = sysctl */
-	uint32_t user_timeout_ms;
+	int16_t keepidle, keepintvl; /* 0 = sysctl (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL 32767) */
+	int8_t keepcnt;              /* 0 = sysctl (MAX_TCP_KEEPCNT 127) */
+	int8_t syncnt;               /* TCP_SYNCNT, 0 = sysctl (MAX_TCP_SYNCNT 127) */
+	uint8_t defer_accept;        /* TCP_DEFER_ACCEPT as retransmissions D (B16) */
 	uint32_t rcvbuf, sndbuf; /* SO_RCVBUF/SO_SNDBUF as Linux reports them (doubled) */
-	uint8_t defer_accept;    /* TCP_DEFER_ACCEPT as retransmissions D (B16) */
 
 	/* listener (B1-B4, SPEC §3) */
 	uint32_t max_backlog; /* M */
@@ -195,8 +193,8 @@ struct synq_sock {
 	uint8_t overflow_seen;     /* a cookie was sent (B32) */
 	uint32_t synq_n;           /* 3.10 rules: SYN-queue table size N (B4), fixed at listen() */
 	uint32_t clock_hand;       /* 3.10 rules: next request bucket the prune timer scans (B12) */
-	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 	uint32_t lnext;            /* listener list */
+	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 
 	/* child */
 	uint32_t parent; /* listener while in its accept queue */
@@ -304,17 +302,21 @@ uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr
 void stack_random(struct synq_stack *s, void *buf, size_t len);
 /* When a timer armed now with this delay fires: now + delay, or on the timer wheel (timer_hz) */
 uint64_t stack_timer_at(const struct synq_stack *s, uint64_t delay_ns);
-/* The clock of the delayed-ACK engine: one jiffy at net.synq.timer_hz (Linux's tcp_jiffies32),
- * else 1 ns (exact). ack_ticks() converts a duration, rounding up as usecs_to_jiffies() does. */
+/* The clock of the delayed-ACK engine, Linux's tcp_jiffies32: one jiffy at net.synq.timer_hz,
+ * else 1 ms (HZ=1000; the timers themselves stay exact). u32 and wrapping, as in the kernel.
+ * ack_ticks() converts a duration, rounding up as usecs_to_jiffies() does. */
 static inline uint64_t ack_tick(const struct synq_stack *s)
 {
-	return s->cfg.timer_hz ? NS_PER_S / (uint64_t)s->cfg.timer_hz : 1;
+	return s->cfg.timer_hz ? NS_PER_S / (uint64_t)s->cfg.timer_hz : NS_PER_MS;
 }
-static inline uint64_t ack_now(const struct synq_stack *s) { return s->now / ack_tick(s); }
-static inline uint64_t ack_ticks(const struct synq_stack *s, uint64_t ns)
+static inline uint32_t ack_now(const struct synq_stack *s)
 {
-	uint64_t t = ack_tick(s);
-	return (ns + t - 1) / t;
+	return (uint32_t)(s->cfg.timer_hz ? s->now / ack_tick(s) : s->now / NS_PER_MS);
+}
+static inline uint32_t ack_ticks(const struct synq_stack *s, uint64_t ns)
+{
+	uint64_t t = ack_tick(s), n = (ns + t - 1) / t;
+	return n > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)n;
 }
 
 /* output: returns 0 or -ENOBUFS (out ring full: SynqOutRingDrops counted) */

@@ -139,12 +139,12 @@ static void event_data_recv(struct synq_stack *s, struct synq_sock *sk, const st
 {
 	sk->ack_pending |= ICSK_ACK_SCHED; /* inet_csk_schedule_ack() */
 	measure_rcv_mss(sk, g);
-	uint64_t now = ack_now(s), ato_min = ack_ticks(s, TCP_ATO_MIN_NS);
+	uint32_t now = ack_now(s), ato_min = ack_ticks(s, TCP_ATO_MIN_NS);
 	if (!sk->ato) {
 		incr_quickack(sk, TCP_MAX_QUICKACKS);
 		sk->ato = ato_min;
 	} else {
-		uint64_t m = now - sk->lrcvtime, rto = ack_ticks(s, sk->rto_ns);
+		uint32_t m = now - sk->lrcvtime, rto = ack_ticks(s, sk->rto_ns);
 		if (m <= ato_min / 2) { /* "The fastest case is the first." */
 			sk->ato = (sk->ato >> 1) + ato_min / 2;
 		} else if (m < sk->ato) {

@@ -146,7 +146,7 @@ static void event_ack_sent(struct synq_stack *s, struct synq_sock *sk)
  * step towards ping-pong (interactive) mode, inet_csk_inc_pingpong_cnt() */
 static void event_data_sent(struct synq_stack *s, struct synq_sock *sk)
 {
-	if (ack_now(s) - sk->lrcvtime < sk->ato && sk->ack_pingpong < UINT8_MAX)
+	if ((uint32_t)(ack_now(s) - sk->lrcvtime) < sk->ato && sk->ack_pingpong < UINT8_MAX)
 		sk->ack_pingpong++;
 }
 
@@ -167,13 +167,13 @@ static int send_seg(struct synq_stack *s, struct synq_sock *sk, struct synq_seg 
 
 /* Arm the delayed-ACK timer for tick `timeout` (sk_reset_timer(icsk_delack_timer)); an
  * unchanged expiry keeps its slot on the wheel, as mod_timer() does */
-static void dack_arm(struct synq_stack *s, struct synq_sock *sk, uint64_t timeout)
+static void dack_arm(struct synq_stack *s, struct synq_sock *sk, uint32_t timeout)
 {
 	if (sk->dack_at != TIME_NEVER && timeout == sk->dack_timeout)
 		return;
-	uint64_t now = ack_now(s);
+	int32_t d = (int32_t)(timeout - ack_now(s));
 	sk->dack_timeout = timeout;
-	sk->dack_at = stack_timer_at(s, (timeout > now ? timeout - now : 0) * ack_tick(s));
+	sk->dack_at = stack_timer_at(s, (uint64_t)(d > 0 ? d : 0) * ack_tick(s));
 	sock_timer_update(s, sk);
 }
 
@@ -199,14 +199,14 @@ int tcp_send_ack(struct synq_stack *s, struct synq_sock *sk)
  * due within ato / 4 sends the ACK now. */
 void tcp_send_delayed_ack(struct synq_stack *s, struct synq_sock *sk)
 {
-	uint64_t ato = sk->ato;
-	uint64_t delack_min = ack_ticks(s, TCP_DELACK_MIN_NS);
+	uint32_t ato = sk->ato;
+	uint32_t delack_min = ack_ticks(s, TCP_DELACK_MIN_NS);
 	if (ato > delack_min) {
-		uint64_t max_ato = ack_ticks(s, TCP_ATO_MAX_NS);
+		uint32_t max_ato = ack_ticks(s, TCP_ATO_MAX_NS);
 		if (tcp_in_pingpong_mode(s, sk) || (sk->ack_pending & ICSK_ACK_PUSHED))
 			max_ato = ack_ticks(s, TCP_DELACK_MAX_NS);
 		if (sk->srtt_ns) { /* "If some rtt estimate is known, use it to bound delayed ack" */
-			uint64_t rtt = ack_ticks(s, sk->srtt_ns);
+			uint32_t rtt = ack_ticks(s, sk->srtt_ns);
 			if (rtt < delack_min)
 				rtt = delack_min;
 			if (rtt < max_ato)
@@ -217,15 +217,16 @@ void tcp_send_delayed_ack(struct synq_stack *s, struct synq_sock *sk)
 	}
 	if (ato > ack_ticks(s, TCP_DELACK_MAX_NS))
 		ato = ack_ticks(s, TCP_DELACK_MAX_NS);
-	uint64_t now = ack_now(s);
-	uint64_t timeout = now + ato;
+	uint32_t now = ack_now(s);
+	uint32_t timeout = now + ato;
 	if (sk->ack_pending & ICSK_ACK_TIMER) {
-		/* "If delack timer is about to expire, send ACK now" */
-		if (sk->dack_timeout <= now + (ato >> 2)) {
+		/* "If delack timer is about to expire, send ACK now" (time_before_eq) */
+		if ((int32_t)(sk->dack_timeout - (now + (ato >> 2))) <= 0) {
 			tcp_send_ack(s, sk);
 			return;
 		}
-		if (timeout >= sk->dack_timeout) /* use the new timeout only if it is earlier */
+		/* use the new timeout only if it is earlier (!time_before) */
+		if ((int32_t)(timeout - sk->dack_timeout) >= 0)
 			timeout = sk->dack_timeout;
 	}
 	sk->ack_pending |= ICSK_ACK_SCHED | ICSK_ACK_TIMER;
@@ -244,7 +245,7 @@ static void delack_timer(struct synq_stack *s, struct synq_sock *sk)
 	if (!(sk->ack_pending & ICSK_ACK_SCHED))
 		return;
 	if (!tcp_in_pingpong_mode(s, sk)) {
-		uint64_t rto = ack_ticks(s, sk->rto_ns);
+		uint32_t rto = ack_ticks(s, sk->rto_ns);
 		sk->ato = sk->ato << 1 < rto ? sk->ato << 1 : rto;
 	} else {
 		sk->ack_pingpong = 0; /* inet_csk_exit_pingpong_mode() */
@@ -445,7 +446,6 @@ static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, 
 			sk->flags |= SK_FIN_SENT;
 			sk->snd_nxt++;
 		}
-		sk->last_snd_data = s->now;
 		sent = 1;
 	}
 	if (seq_gt(sk->snd_nxt, sk->snd_max))
