@@ -265,8 +265,8 @@ static void test_late_reply_not_pingpong(void **state)
 	t_free(t);
 }
 
-/* net.ipv4.tcp_pingpong_thresh = 3 (the 5.x and early 6.x value): three replies within ato
- * before the ACKs wait */
+/* net.ipv4.tcp_pingpong_thresh = 3 (TCP_PINGPONG_THRESH of earlier kernels): three replies
+ * within ato before the ACKs wait (tests/pkt/delack-pingpong-thresh.pkt on the kernel) */
 static void test_pingpong_thresh(void **state)
 {
 	static const char *const set[] = {"net.ipv4.tcp_pingpong_thresh=3", NULL};
