@@ -229,8 +229,9 @@ int synq_output(synq_stack *s, uint8_t *buf, size_t cap, uint64_t now_ns);
 /** Earliest time at which synq_on_timeout() has work; UINT64_MAX if none. */
 uint64_t synq_next_deadline(const synq_stack *s);
 
-/** Run every timer due at or before now_ns (SYN-ACK retransmissions, RTO, keepalive,
- *  TIME-WAIT...). Calling it early is harmless. Packets it produces wait for synq_output(). */
+/** Run every timer due at or before now_ns (SYN-ACK retransmissions, RTO, delayed ACKs,
+ *  keepalive, TIME-WAIT...). Calling it early is harmless. Packets it produces wait for
+ *  synq_output(). */
 void synq_on_timeout(synq_stack *s, uint64_t now_ns);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -318,7 +319,7 @@ int synq_close(synq_stack *s, int fd, uint64_t now_ns);
 #define SYNQ_TCP_KEEPCNT 6
 #define SYNQ_TCP_SYNCNT 7
 #define SYNQ_TCP_DEFER_ACCEPT 9
-#define SYNQ_TCP_QUICKACK 12
+#define SYNQ_TCP_QUICKACK 12 /* 0: delay ACKs (ping-pong mode); 1: leave it, send a due ACK */
 #define SYNQ_TCP_USER_TIMEOUT 18
 
 /** setsockopt with an int value (len = sizeof(int)). Returns 0, -EBADF, -ENOPROTOOPT (unknown
