@@ -117,6 +117,10 @@ struct synq_config {
 	int64_t tcp_rto_max_ms;         /* net.ipv4.tcp_rto_max_ms = 120000 */
 	int64_t tcp_no_metrics_save;    /* net.ipv4.tcp_no_metrics_save = 0: closing connections save
 	                                   the peer's RTT (tcp_metrics), which makes it "proven" (B9) */
+	int64_t tcp_pingpong_thresh;    /* net.ipv4.tcp_pingpong_thresh = 1 (1..255): replies sent within
+	                                   the ACK timeout (ato) of the last data received after which a
+	                                   connection counts as interactive, delaying its ACKs in the hope of
+	                                   a reply to carry them (inet_csk_in_pingpong_mode) */
 	int64_t tcp_rmem[3];            /* net.ipv4.tcp_rmem = 4096 131072 33554432: only [2] is read,
 	                                   to choose the window scale offered in SYN and SYN-ACK
 	                                   (tcp_select_initial_window: ilog2(max) - 15, so 10) */
@@ -225,8 +229,9 @@ int synq_output(synq_stack *s, uint8_t *buf, size_t cap, uint64_t now_ns);
 /** Earliest time at which synq_on_timeout() has work; UINT64_MAX if none. */
 uint64_t synq_next_deadline(const synq_stack *s);
 
-/** Run every timer due at or before now_ns (SYN-ACK retransmissions, RTO, keepalive,
- *  TIME-WAIT...). Calling it early is harmless. Packets it produces wait for synq_output(). */
+/** Run every timer due at or before now_ns (SYN-ACK retransmissions, RTO, delayed ACKs,
+ *  keepalive, TIME-WAIT...). Calling it early is harmless. Packets it produces wait for
+ *  synq_output(). */
 void synq_on_timeout(synq_stack *s, uint64_t now_ns);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -314,6 +319,7 @@ int synq_close(synq_stack *s, int fd, uint64_t now_ns);
 #define SYNQ_TCP_KEEPCNT 6
 #define SYNQ_TCP_SYNCNT 7
 #define SYNQ_TCP_DEFER_ACCEPT 9
+#define SYNQ_TCP_QUICKACK 12 /* 0: delay ACKs (ping-pong mode); 1: leave it, send a due ACK */
 #define SYNQ_TCP_USER_TIMEOUT 18
 
 /** setsockopt with an int value (len = sizeof(int)). Returns 0, -EBADF, -ENOPROTOOPT (unknown
@@ -409,6 +415,9 @@ int synq_poll(const synq_stack *s, int fd);
 	X(SYNQ_C_TCP_RCVQ_DROP, "TcpExtTCPRcvQDrop")                                             \
 	X(SYNQ_C_TCP_ACK_SKIPPED_PAWS, "TcpExtTCPACKSkippedPAWS")                                \
 	X(SYNQ_C_TCP_ORIG_DATA_SENT, "TcpExtTCPOrigDataSent")                                    \
+	X(SYNQ_C_DELAYED_ACKS, "TcpExtDelayedACKs")                                              \
+	X(SYNQ_C_DELAYED_ACK_LOST, "TcpExtDelayedACKLost")                                       \
+	X(SYNQ_C_TCP_ZERO_WINDOW_DROP, "TcpExtTCPZeroWindowDrop")                                \
 	/* synq's own (no kernel equivalent) */                                                  \
 	X(SYNQ_C_SYNQ_OUT_RING_DROPS, "SynqOutRingDrops")                                        \
 	X(SYNQ_C_SYNQ_SOCK_POOL_FULL, "SynqSockPoolFull")                                        \

@@ -65,6 +65,8 @@ static const struct knob knobs[] = {
 	SYSCTL("net.ipv4.tcp_rto_min_us", tcp_rto_min_us, 1, INT_MAX, 200000),
 	SYSCTL("net.ipv4.tcp_rto_max_ms", tcp_rto_max_ms, 1000, 120000, 120000),
 	SYSCTL("net.ipv4.tcp_no_metrics_save", tcp_no_metrics_save, 0, 1, 0),
+	/* proc_dou8vec_minmax, extra1 = SYSCTL_ONE */
+	SYSCTL("net.ipv4.tcp_pingpong_thresh", tcp_pingpong_thresh, 1, 255, 1),
 	/* tcp_rmem[2] (32 MiB on 6.18) only sets the window scale synq offers, as in
 	 * tcp_select_initial_window(); synq's buffers are net.synq.sock_buf_bytes */
 	{"net.ipv4.tcp_rmem", OFF(tcp_rmem), 1, INT_MAX, 4096, KNOB_TRIPLE, 0},

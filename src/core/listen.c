@@ -568,7 +568,8 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	if (mss < TCP_MIN_SND_MSS) /* tcp_mtu_to_mss(): never below tcp_min_snd_mss */
 		mss = TCP_MIN_SND_MSS;
 	c->mss = (uint16_t)(mss - (c->ts_ok ? TCP_TS_LEN : 0));
-	c->rcv_adv = c->rcv_nxt + req_window(s, l, r);
+	c->rcv_wup = c->rcv_nxt;
+	c->rcv_adv = c->rcv_nxt + req_window(s, l, r); /* rcv_wnd = the SYN-ACK's window */
 	c->total_retrans = r->num_retrans;
 	c->snd_wnd = (uint32_t)g->window << c->snd_wscale;
 	c->snd_wl1 = g->seq;

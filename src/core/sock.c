@@ -25,7 +25,7 @@ struct synq_sock *sock_alloc(struct synq_stack *s)
 	sk->state = SYNQ_TCP_CLOSE;
 	sk->hnext = sk->heap_idx = sk->lnext = sk->parent = sk->aq_next = NIL;
 	sk->aq_head = sk->aq_tail = NIL;
-	sk->timer_at = sk->rtx_at = sk->ka_at = sk->tw_at = TIME_NEVER;
+	sk->timer_at = sk->rtx_at = sk->ka_at = sk->tw_at = sk->dack_at = TIME_NEVER;
 	sk->rto_ns = TCP_TIMEOUT_INIT_NS;
 	sk->advmss = (uint16_t)(s->cfg.mtu - 40);
 	sk->rcvbuf = sk->rx.cap * 2; /* reported doubled, as Linux does; half is window */
@@ -197,6 +197,8 @@ void sock_timer_update(struct synq_stack *s, struct synq_sock *sk)
 		t = sk->ka_at;
 	if (sk->tw_at < t)
 		t = sk->tw_at;
+	if (sk->dack_at < t)
+		t = sk->dack_at;
 	if (t == sk->timer_at && (t == TIME_NEVER) == (sk->heap_idx == NIL))
 		return;
 	sk->timer_at = t;

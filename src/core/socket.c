@@ -228,23 +228,8 @@ long synq_read(synq_stack *s, int fd, void *buf, size_t len, uint64_t now_ns)
 	if (sk->state == SYNQ_TCP_LISTEN)
 		return -ENOTCONN;
 	if (sk->rx.len && len) {
-		uint32_t before = sk->rcv_adv - sk->rcv_nxt;
 		uint32_t n = ring_read(&sk->rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-		/* tcp_cleanup_rbuf(): when the offered window is at most half the maximum and the
-		 * read lets it (at least) double, send a window update now. The new window is what
-		 * the next ACK would offer (receiver SWS avoidance included, tcp_update_rcv_adv). */
-		uint32_t space = tcp_rcv_space(sk);
-		uint32_t full = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
-		uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
-		if (full > maxwin)
-			full = maxwin;
-		uint32_t nwin = (space < full / 2 && space < sk->mss) ? 0 : space;
-		if (nwin > maxwin)
-			nwin = maxwin;
-		if ((sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
-		     sk->state == SYNQ_TCP_FIN_WAIT2) &&
-		    2 * before <= full && nwin && nwin >= 2 * before)
-			tcp_send_ack(s, sk);
+		tcp_cleanup_rbuf(s, sk, n); /* the ACK still due, or a window update */
 		return (long)n;
 	}
 	if (sk->err)
@@ -486,20 +471,20 @@ int synq_setsockopt(synq_stack *s, int fd, int level, int name, const void *val,
 		if (v < 1 || v > 32767) /* MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL */
 			return -EINVAL;
 		if (name == SYNQ_TCP_KEEPIDLE)
-			sk->keepidle = v;
+			sk->keepidle = (int16_t)v;
 		else
-			sk->keepintvl = v;
+			sk->keepintvl = (int16_t)v;
 		tcp_set_keepalive_timer(s, sk);
 		return 0;
 	case SYNQ_TCP_KEEPCNT:
 		if (v < 1 || v > 127) /* MAX_TCP_KEEPCNT */
 			return -EINVAL;
-		sk->keepcnt = v;
+		sk->keepcnt = (int8_t)v;
 		return 0;
 	case SYNQ_TCP_SYNCNT:
 		if (v < 1 || v > 127) /* MAX_TCP_SYNCNT */
 			return -EINVAL;
-		sk->syncnt = v;
+		sk->syncnt = (int8_t)v;
 		return 0;
 	case SYNQ_TCP_DEFER_ACCEPT:
 		sk->defer_accept = secs_to_retrans(v); /* B16 */
@@ -508,6 +493,24 @@ int synq_setsockopt(synq_stack *s, int fd, int level, int name, const void *val,
 		if (v < 0)
 			return -EINVAL;
 		sk->user_timeout_ms = (uint32_t)v;
+		return 0;
+	case SYNQ_TCP_QUICKACK:
+		/* __tcp_sock_set_quickack(): 0 enters ping-pong mode (ACKs delayed); non-zero
+		 * leaves it, and an ACK still due goes now if tcp_cleanup_rbuf() agrees, as after
+		 * a read that emptied the queue of a pushed segment; an even value then enters
+		 * ping-pong mode again */
+		if (!v) {
+			tcp_enter_pingpong_mode(s, sk);
+			return 0;
+		}
+		sk->ack_pingpong = 0;
+		if ((sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_CLOSE_WAIT) &&
+		    (sk->ack_pending & ICSK_ACK_SCHED)) {
+			sk->ack_pending |= ICSK_ACK_PUSHED;
+			tcp_cleanup_rbuf(s, sk, 1);
+			if (!(v & 1))
+				tcp_enter_pingpong_mode(s, sk);
+		}
 		return 0;
 	default:
 		return -ENOPROTOOPT;
@@ -572,6 +575,9 @@ int synq_getsockopt(synq_stack *s, int fd, int level, int name, void *val, size_
 			break;
 		case SYNQ_TCP_USER_TIMEOUT:
 			v = (int)sk->user_timeout_ms;
+			break;
+		case SYNQ_TCP_QUICKACK:
+			v = !tcp_in_pingpong_mode(s, sk);
 			break;
 		default:
 			return -ENOPROTOOPT;

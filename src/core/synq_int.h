@@ -37,6 +37,19 @@
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1, v4 MSS when the SYN has no option (B10) */
 #define TCP_TS_LEN 12       /* aligned timestamp option bytes */
 #define TCP_MAX_WINDOW 65535u
+/* delayed ACKs (include/net/tcp.h; HZ-based there, in ns here, converted with ack_tick()) */
+#define TCP_ATO_MIN_NS (40 * NS_PER_MS)    /* TCP_ATO_MIN = HZ / 25 */
+#define TCP_DELACK_MIN_NS (40 * NS_PER_MS) /* TCP_DELACK_MIN = HZ / 25 */
+#define TCP_DELACK_MAX_NS (200 * NS_PER_MS) /* TCP_DELACK_MAX = HZ / 5 (icsk_delack_max) */
+#define TCP_ATO_MAX_NS (500 * NS_PER_MS)   /* tcp_send_delayed_ack(): max_ato = HZ / 2 */
+#define TCP_MAX_QUICKACKS 16u
+#define TCP_MSS_DEFAULT 536u /* tcp_initialize_rcv_mss() / tcp_measure_rcv_mss() */
+/* icsk_ack.pending (enum inet_csk_ack_state_t) */
+#define ICSK_ACK_SCHED 0x01  /* an ACK is due */
+#define ICSK_ACK_TIMER 0x02  /* the delayed-ACK timer is armed */
+#define ICSK_ACK_PUSHED 0x04 /* a pushed or short segment arrived (tcp_measure_rcv_mss) */
+#define ICSK_ACK_PUSHED2 0x08
+#define ICSK_ACK_NOW 0x10    /* send the next ACK at once */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Request sock: one per half-open connection (SPEC §3). 60 bytes, 4-byte aligned, so that  */
@@ -110,15 +123,19 @@ struct ring {
 struct synq_sock {
 	uint16_t flags;
 	uint8_t state; /* enum synq_tcp_state (SYNQ_TCP_CLOSE for fresh sockets) */
-	uint8_t laddr_any;
+	uint8_t ack_pingpong; /* delayed ACK: replies seen within ato; interactive at
+	                         tcp_pingpong_thresh (here to pack the struct: 384 bytes) */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t hnext; /* socket hash chain */
 	uint32_t heap_idx;
 	uint64_t timer_at; /* min of the timers below; key in the timer heap */
 	uint64_t rtx_at, ka_at, tw_at;
+	uint64_t dack_at; /* the delayed-ACK timer (on the wheel with timer_hz) */
 	uint8_t rtx_tlp;  /* rtx_at is a tail loss probe, not the RTO (icsk_pending) */
 	uint8_t tlp_out;  /* a probe is outstanding until snd_una passes tlp_high (RFC 8985 7.4) */
+	uint8_t ack_pending;  /* delayed ACK (Linux's icsk_ack): ICSK_ACK_* */
+	uint8_t ack_quick;    /* quick ACKs left (tcp_incr_quickack) */
 	uint32_t tlp_high;
 
 	/* send sequence space (RFC 9293 3.3.1) */
@@ -126,12 +143,20 @@ struct synq_sock {
 	uint32_t snd_sml; /* end of the last small segment sent (Minshall's Nagle) */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised (never shrinks) */
+	uint32_t rcv_wup; /* rcv_nxt when the last segment left: Linux's rcv_wnd is rcv_adv - rcv_wup */
 	uint8_t snd_wscale, rcv_wscale, ts_ok, sack_ok;
+	/* delayed ACK, the rest of icsk_ack; times in ack ticks (ack_tick()) */
+	uint16_t rcv_mss;      /* the peer's MSS as guessed for ACK decisions (tcp_measure_rcv_mss) */
+	uint16_t last_seg_size;
+	uint32_t ato;          /* ACK timeout */
+	uint32_t lrcvtime;     /* tick of the last data received */
+	uint32_t dack_timeout; /* tick the delayed ACK is due (icsk_delack_timeout) */
 	uint32_t ts_recent, ts_recent_s, ts_off;
 	uint16_t mss_clamp; /* peer's MSS */
 	uint16_t mss;       /* effective send MSS (options subtracted) */
 	uint16_t advmss;
 	uint16_t user_mss;  /* TCP_MAXSEG, 0 = none */
+	uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = none */
 
 	/* RTO (RFC 6298 with Linux's floor/ceiling) */
 	uint64_t srtt_ns, rttvar_ns, rto_ns;
@@ -142,7 +167,6 @@ struct synq_sock {
 	uint32_t total_retrans;
 	uint64_t retrans_stamp; /* time of the first transmission of the oldest unacked segment */
 	uint64_t last_rcv; /* time the last segment arrived (keepalive idle) */
-	uint64_t last_snd_data;
 	uint32_t probes_out;
 	uint32_t last_oow; /* tick of the last challenge/dup ACK (rate limit), 0 = never */
 
@@ -152,11 +176,11 @@ struct synq_sock {
 	                 of ETIMEDOUT when the connection times out; any acceptable ACK clears it */
 
 	/* options */
-	int32_t keepidle, keepintvl, keepcnt; /* 0 = sysctl */
-	int32_t syncnt;                       /* TCP_SYNCNT, 0 = sysctl */
-	uint32_t user_timeout_ms;
+	int16_t keepidle, keepintvl; /* 0 = sysctl (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL 32767) */
+	int8_t keepcnt;              /* 0 = sysctl (MAX_TCP_KEEPCNT 127) */
+	int8_t syncnt;               /* TCP_SYNCNT, 0 = sysctl (MAX_TCP_SYNCNT 127) */
+	uint8_t defer_accept;        /* TCP_DEFER_ACCEPT as retransmissions D (B16) */
 	uint32_t rcvbuf, sndbuf; /* SO_RCVBUF/SO_SNDBUF as Linux reports them (doubled) */
-	uint8_t defer_accept;    /* TCP_DEFER_ACCEPT as retransmissions D (B16) */
 
 	/* listener (B1-B4, SPEC §3) */
 	uint32_t max_backlog; /* M */
@@ -169,8 +193,8 @@ struct synq_sock {
 	uint8_t overflow_seen;     /* a cookie was sent (B32) */
 	uint32_t synq_n;           /* 3.10 rules: SYN-queue table size N (B4), fixed at listen() */
 	uint32_t clock_hand;       /* 3.10 rules: next request bucket the prune timer scans (B12) */
-	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 	uint32_t lnext;            /* listener list */
+	uint64_t last_overflow;    /* when (tcp_synq_overflow, at most once a second) */
 
 	/* child */
 	uint32_t parent; /* listener while in its accept queue */
@@ -278,6 +302,22 @@ uint32_t stack_ts_off(const struct synq_stack *s, uint32_t saddr, uint32_t daddr
 void stack_random(struct synq_stack *s, void *buf, size_t len);
 /* When a timer armed now with this delay fires: now + delay, or on the timer wheel (timer_hz) */
 uint64_t stack_timer_at(const struct synq_stack *s, uint64_t delay_ns);
+/* The clock of the delayed-ACK engine, Linux's tcp_jiffies32: one jiffy at net.synq.timer_hz,
+ * else 1 ms (HZ=1000; the timers themselves stay exact). u32 and wrapping, as in the kernel.
+ * ack_ticks() converts a duration, rounding up as usecs_to_jiffies() does. */
+static inline uint64_t ack_tick(const struct synq_stack *s)
+{
+	return s->cfg.timer_hz ? NS_PER_S / (uint64_t)s->cfg.timer_hz : NS_PER_MS;
+}
+static inline uint32_t ack_now(const struct synq_stack *s)
+{
+	return (uint32_t)(s->cfg.timer_hz ? s->now / ack_tick(s) : s->now / NS_PER_MS);
+}
+static inline uint32_t ack_ticks(const struct synq_stack *s, uint64_t ns)
+{
+	uint64_t t = ack_tick(s), n = (ns + t - 1) / t;
+	return n > UINT32_MAX / 4 ? UINT32_MAX / 4 : (uint32_t)n;
+}
 
 /* output: returns 0 or -ENOBUFS (out ring full: SynqOutRingDrops counted) */
 int out_emit(struct synq_stack *s, struct synq_seg *g);
@@ -348,6 +388,23 @@ uint16_t tcp_window_field(const struct synq_sock *sk, int syn);
 void tcp_update_rcv_adv(struct synq_sock *sk);
 uint32_t tcp_rcv_space(const struct synq_sock *sk);
 uint8_t tcp_choose_wscale(const struct synq_stack *s, uint32_t space);
+/* __tcp_select_window(): the window an ACK sent now would offer (may end quick-ack mode) */
+uint32_t tcp_select_window_now(struct synq_sock *sk);
+/* delayed ACKs: tcp_send_delayed_ack(), the peer's MSS guess, quick-ack and ping-pong modes */
+void tcp_send_delayed_ack(struct synq_stack *s, struct synq_sock *sk);
+void tcp_init_rcv_mss(struct synq_sock *sk, uint32_t rcv_wnd);
+void tcp_enter_quickack_mode(struct synq_stack *s, struct synq_sock *sk, unsigned max_quickacks);
+static inline int tcp_in_pingpong_mode(const struct synq_stack *s, const struct synq_sock *sk)
+{
+	return sk->ack_pingpong >= s->cfg.tcp_pingpong_thresh;
+}
+/* inet_csk_enter/exit_pingpong_mode() */
+static inline void tcp_enter_pingpong_mode(const struct synq_stack *s, struct synq_sock *sk)
+{
+	sk->ack_pingpong = (uint8_t)s->cfg.tcp_pingpong_thresh;
+}
+/* tcp_cleanup_rbuf(): after the application read copied bytes, an ACK or window update now? */
+void tcp_cleanup_rbuf(struct synq_stack *s, struct synq_sock *sk, uint32_t copied);
 uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
 /* the same, with the reason ("code|rule|text") its SYNQ_EV_ERROR event carries */

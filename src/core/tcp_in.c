@@ -5,6 +5,8 @@
  *   PAWS (RFC 7323 5), RFC 5961 challenge ACKs (B39) and RST checks, in-order data, FIN and the
  *   close states, TIME-WAIT.
  * Out-of-order segments are not queued yet (seam: reassembly): they draw a duplicate ACK.
+ * ACKs are delayed as Linux 6.18 delays them (tcp_event_data_recv, __tcp_ack_snd_check, tcp_fin,
+ * quick-ack and ping-pong modes; the timer is tcp_out.c's tcp_send_delayed_ack).
  * Also tcp_v4_err() for full sockets: ICMP errors quoting a connection (B11, RFC 1122 4.2.3.9).
  *
  * SPDX-License-Identifier: MIT
@@ -28,12 +30,162 @@ static void send_challenge_ack(struct synq_stack *s, struct synq_sock *sk)
 	tcp_send_ack(s, sk);
 }
 
+static void send_dupack_data(struct synq_stack *s, struct synq_sock *sk,
+			     const struct synq_seg *g);
+
+/* A rate-limited duplicate ACK; lost: tcp_send_dupack() of a synchronized socket (not a
+ * TIME-WAIT one), which also notices old data */
 static void send_dupack(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g,
-			int counter)
+			int counter, int lost)
 {
 	/* tcp_oow_rate_limited(): data without SYN is never limited */
 	if (!(seg_seqlen(g) && !(g->flags & TCP_SYN)) && stack_rate_limited(s, &sk->last_oow, counter))
 		return;
+	if (lost)
+		send_dupack_data(s, sk, g);
+	else
+		tcp_send_ack(s, sk);
+}
+
+/* ---- delayed ACKs on arrival (Linux 6.18 tcp_input.c) -------------------------------------- */
+/* tp->advmss: the MSS we announced, less the timestamp option once it is in use */
+static uint32_t rcv_advmss(const struct synq_sock *sk)
+{
+	uint32_t m = sk->advmss;
+	if (sk->user_mss && sk->user_mss < m)
+		m = sk->user_mss;
+	return m - (sk->ts_ok ? TCP_TS_LEN : 0);
+}
+
+/* tcp_initialize_rcv_mss(): the first guess at the peer's MSS, on purpose an underestimate
+ * (536 at most) that tcp_measure_rcv_mss() corrects; rcv_wnd is the window offered so far */
+void tcp_init_rcv_mss(struct synq_sock *sk, uint32_t rcv_wnd)
+{
+	uint32_t hint = rcv_advmss(sk) < sk->mss ? rcv_advmss(sk) : sk->mss;
+	if (hint > rcv_wnd / 2)
+		hint = rcv_wnd / 2;
+	if (hint > TCP_MSS_DEFAULT)
+		hint = TCP_MSS_DEFAULT;
+	if (hint < TCP_MIN_MSS)
+		hint = TCP_MIN_MSS;
+	sk->rcv_mss = (uint16_t)hint;
+}
+
+/* tcp_measure_rcv_mss(): a segment at least rcv_mss long sets it (at most our advmss; with PSH
+ * it is likely the end of a write: ICSK_ACK_PUSHED); a shorter one counts only when two in a
+ * row have the same length, header included, and is otherwise a pushed one (PUSHED, then
+ * PUSHED2) */
+static void measure_rcv_mss(struct synq_sock *sk, const struct synq_seg *g)
+{
+	uint32_t lss = sk->last_seg_size, len = g->len;
+	sk->last_seg_size = 0;
+	if (len >= sk->rcv_mss) {
+		uint32_t adv = rcv_advmss(sk);
+		sk->rcv_mss = (uint16_t)(len < adv ? len : adv);
+		if (g->flags & TCP_PSH)
+			sk->ack_pending |= ICSK_ACK_PUSHED;
+		return;
+	}
+	len += g->hdr_len; /* "len" is invariant segment length, including TCP header */
+	if (len >= TCP_MSS_DEFAULT + WIRE_TCP_HDR ||
+	    (len >= TCP_MIN_MSS + WIRE_TCP_HDR &&
+	     !(g->flags & (TCP_FIN | TCP_URG | TCP_SYN | TCP_PSH)))) {
+		len -= WIRE_TCP_HDR + (sk->ts_ok ? TCP_TS_LEN : 0); /* tp->tcp_header_len */
+		sk->last_seg_size = (uint16_t)len;
+		if (len == lss) {
+			sk->rcv_mss = (uint16_t)len;
+			return;
+		}
+	}
+	if (sk->ack_pending & ICSK_ACK_PUSHED)
+		sk->ack_pending |= ICSK_ACK_PUSHED2;
+	sk->ack_pending |= ICSK_ACK_PUSHED;
+}
+
+/* tcp_incr_quickack(): up to max quick ACKs, rcv_wnd / (2 * rcv_mss) of them (2 at least) */
+static void incr_quickack(struct synq_sock *sk, unsigned max_quickacks)
+{
+	uint32_t mss = sk->rcv_mss ? sk->rcv_mss : TCP_MIN_MSS;
+	uint32_t q = (sk->rcv_adv - sk->rcv_wup) / (2 * mss);
+	if (!q)
+		q = 2;
+	if (q > max_quickacks)
+		q = max_quickacks;
+	if (q > sk->ack_quick)
+		sk->ack_quick = (uint8_t)q;
+}
+
+/* tcp_enter_quickack_mode(): ACK at once for a while, and not interactive any more */
+void tcp_enter_quickack_mode(struct synq_stack *s, struct synq_sock *sk, unsigned max_quickacks)
+{
+	incr_quickack(sk, max_quickacks);
+	sk->ack_pingpong = 0; /* inet_csk_exit_pingpong_mode() */
+	sk->ato = ack_ticks(s, TCP_ATO_MIN_NS);
+}
+
+/* tcp_in_quickack_mode() (no route carries RTAX_QUICKACK here) */
+static int in_quickack_mode(const struct synq_stack *s, const struct synq_sock *sk)
+{
+	return sk->ack_quick && !tcp_in_pingpong_mode(s, sk);
+}
+
+/* tcp_event_data_recv(): in-sequence data was queued. The first data starts quick-ack mode and
+ * ato at TCP_ATO_MIN; then ato follows the gaps between data segments: a gap of at most
+ * ATO_MIN / 2 pulls it towards ATO_MIN, a gap below ato halves the difference (never above the
+ * RTO), a gap longer than the RTO means the sender had stopped: quick ACKs again.
+ * tcp_grow_window() (a growing rcv_ssthresh also sets quick |= 1) has no counterpart: synq's
+ * window is its free space, which Linux's rcv_ssthresh never limits with default buffers. */
+static void event_data_recv(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	sk->ack_pending |= ICSK_ACK_SCHED; /* inet_csk_schedule_ack() */
+	measure_rcv_mss(sk, g);
+	uint32_t now = ack_now(s), ato_min = ack_ticks(s, TCP_ATO_MIN_NS);
+	if (!sk->ato) {
+		incr_quickack(sk, TCP_MAX_QUICKACKS);
+		sk->ato = ato_min;
+	} else {
+		uint32_t m = now - sk->lrcvtime, rto = ack_ticks(s, sk->rto_ns);
+		if (m <= ato_min / 2) { /* "The fastest case is the first." */
+			sk->ato = (sk->ato >> 1) + ato_min / 2;
+		} else if (m < sk->ato) {
+			sk->ato = (sk->ato >> 1) + m;
+			if (sk->ato > rto)
+				sk->ato = rto;
+		} else if (m > rto) {
+			incr_quickack(sk, TCP_MAX_QUICKACKS); /* too long gap */
+		}
+	}
+	sk->lrcvtime = now;
+}
+
+/* __tcp_ack_snd_check() when an ACK is due (tcp_ack_snd_check): at once when more than one
+ * full segment is unacknowledged and the window it offers would not be smaller than the last
+ * (or nothing is left unread), in quick-ack mode, or when ICSK_ACK_NOW asks for it; else
+ * delayed. Out-of-order data (no reassembly queue here) sets ICSK_ACK_NOW: Linux sends its
+ * duplicate ACK at once for an out-of-order queue. */
+static void ack_snd_check(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (!(sk->ack_pending & ICSK_ACK_SCHED))
+		return; /* "We sent a data segment already." */
+	uint32_t unread = sk->rx.len + ((sk->flags & SK_FIN_RCVD) ? 1u : 0u); /* rcv_nxt - copied_seq */
+	if ((sk->rcv_nxt - sk->rcv_wup > sk->rcv_mss &&
+	     (unread < 1 /* sk_rcvlowat */ ||
+	      tcp_select_window_now(sk) >= sk->rcv_adv - sk->rcv_wup)) ||
+	    in_quickack_mode(s, sk) || (sk->ack_pending & ICSK_ACK_NOW)) {
+		tcp_send_ack(s, sk);
+		return;
+	}
+	tcp_send_delayed_ack(s, sk);
+}
+
+/* tcp_send_dupack(): a segment with data (or FIN) that is all or partly old says our ACK was
+ * lost or late: TcpExtDelayedACKLost, and quick ACKs to help the sender recover */
+static void send_dupack_data(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	if (seg_seqlen(g) && seq_lt(g->seq, sk->rcv_nxt)) {
+		cnt_inc(s, SYNQ_C_DELAYED_ACK_LOST);
+		tcp_enter_quickack_mode(s, sk, TCP_MAX_QUICKACKS);
+	}
 	tcp_send_ack(s, sk);
 }
 
@@ -123,7 +275,9 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		/* SYN-ACK: established (B39: connect() succeeds even if the server overflows) */
 		sk->irs = g->seq;
 		sk->rcv_nxt = g->seq + 1;
-		sk->rcv_adv = sk->rcv_nxt;
+		sk->rcv_wup = sk->rcv_nxt;
+		/* rcv_wnd is our SYN's window until the first ACK offers one (tcp_connect_init) */
+		sk->rcv_adv = sk->rcv_nxt + tcp_syn_window(tcp_rcv_space(sk), sk->advmss);
 		sk->snd_una = g->ack;
 		parse_synack_opts(s, sk, g);
 		sk->snd_wnd = g->window; /* SYN windows are never scaled (RFC 7323 2.2) */
@@ -148,7 +302,22 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		sk->rtx_tlp = 0;
 		sk->last_rcv = s->now;
 		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
-		tcp_send_ack(s, sk);
+		/* tcp_initialize_rcv_mss() with the window of our SYN; tcp_finish_connect() starts
+		 * the clock of the last data received */
+		tcp_init_rcv_mss(sk, sk->rcv_adv - sk->rcv_wup);
+		sk->lrcvtime = ack_now(s);
+		if (sk->defer_accept || tcp_in_pingpong_mode(s, sk)) {
+			/* "Save one ACK. Data will be ready after several ticks": under
+			 * TCP_DEFER_ACCEPT or TCP_QUICKACK 0 the handshake's ACK waits for the first
+			 * write, at most TCP_DELACK_MAX, in quick-ack mode */
+			sk->ack_pending |= ICSK_ACK_SCHED;
+			tcp_enter_quickack_mode(s, sk, TCP_MAX_QUICKACKS);
+			sk->ack_pending |= ICSK_ACK_TIMER;
+			sk->dack_timeout = ack_now(s) + ack_ticks(s, TCP_DELACK_MAX_NS);
+			sk->dack_at = stack_timer_at(s, TCP_DELACK_MAX_NS);
+		} else {
+			tcp_send_ack(s, sk);
+		}
 		tcp_set_keepalive_timer(s, sk);
 		sock_timer_update(s, sk);
 		stack_event(s, SYNQ_EV_CONNECTED, fd_of(s, sk), sk, 0, NULL);
@@ -163,6 +332,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		/* simultaneous open: SYN-RECEIVED, SYN-ACK with our ISN */
 		sk->irs = g->seq;
 		sk->rcv_nxt = g->seq + 1;
+		sk->rcv_wup = sk->rcv_nxt;
 		sk->rcv_adv = sk->rcv_nxt;
 		parse_synack_opts(s, sk, g);
 		sk->snd_wnd = g->window;
@@ -231,7 +401,7 @@ static void timewait_input(struct synq_stack *s, struct synq_sock *sk, const str
 			sk->tw_at = stack_timer_at(s, TCP_TIMEWAIT_NS);
 			sock_timer_update(s, sk);
 		}
-		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS); /* TCPACKSkippedTimeWait */
+		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS, 0); /* TCPACKSkippedTimeWait */
 	}
 }
 
@@ -311,6 +481,111 @@ static int fin_acked(const struct synq_sock *sk)
 	return (sk->flags & SK_FIN_SENT) && sk->snd_una == sk->snd_nxt;
 }
 
+/* ---- step 7: the segment text (tcp_data_queue) ------------------------------------------ */
+/* tcp_fin(): the peer's FIN is in sequence. ESTABLISHED moves to CLOSE-WAIT in ping-pong mode:
+ * the application is expected to answer, and its data or FIN will carry the ACK, else the
+ * delayed ACK does (a FIN after data is ACKed ato later). FIN-WAIT-1 (simultaneous close) and
+ * FIN-WAIT-2 ACK at once. Returns 1 when the socket entered TIME-WAIT. */
+static int tcp_fin(struct synq_stack *s, struct synq_sock *sk)
+{
+	sk->ack_pending |= ICSK_ACK_SCHED; /* inet_csk_schedule_ack() */
+	sk->rcv_nxt++;
+	sk->flags |= SK_FIN_RCVD;
+	switch (sk->state) {
+	case SYNQ_TCP_SYN_RECV:
+	case SYNQ_TCP_ESTABLISHED:
+		sock_set_state(s, sk, SYNQ_TCP_CLOSE_WAIT);
+		tcp_enter_pingpong_mode(s, sk);
+		break;
+	case SYNQ_TCP_FIN_WAIT1:
+		tcp_send_ack(s, sk);
+		if (fin_acked(sk)) {
+			tcp_enter_time_wait(s, sk);
+			return 1;
+		}
+		sock_set_state(s, sk, SYNQ_TCP_CLOSING);
+		break;
+	case SYNQ_TCP_FIN_WAIT2:
+		tcp_send_ack(s, sk);
+		tcp_enter_time_wait(s, sk);
+		return 1;
+	default:
+		break;
+	}
+	if (!(sk->flags & SK_ORPHAN))
+		stack_event(s, SYNQ_EV_READABLE, fd_of(s, sk), sk, 0, NULL);
+	return 0;
+}
+
+/* "queue_and_out": in-sequence text from rcv_nxt, the first trim bytes being old. The payload is
+ * copied into the receive ring (g->payload is the caller's buffer, borrowed for this call). */
+static int queue_and_out(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g,
+			 uint32_t trim)
+{
+	uint32_t len = g->len - trim;
+	if (len) {
+		uint32_t room = tcp_rcv_space(sk);
+		uint32_t take = ring_write(&sk->rx, g->payload + trim, len < room ? len : room);
+		sk->rcv_nxt += take;
+		if (take) {
+			if (!(sk->flags & SK_ORPHAN))
+				stack_event(s, SYNQ_EV_READABLE, fd_of(s, sk), sk, 0, NULL);
+			event_data_recv(s, sk, g);
+		}
+		if (take < len) {
+			/* tcp_try_rmem_schedule() failed: ICSK_ACK_NOMEM | ICSK_ACK_NOW; the FIN
+			 * beyond what was taken is not in sequence */
+			stack_drop(s, SYNQ_C_TCP_RCVQ_DROP, g, fd_of(s, sk), "rcvbuf_full||receive buffer full");
+			sk->ack_pending |= ICSK_ACK_SCHED | ICSK_ACK_NOW;
+			return 0;
+		}
+	}
+	return (g->flags & TCP_FIN) ? tcp_fin(s, sk) : 0;
+}
+
+/* tcp_data_queue() for a segment with data or FIN. Returns 1 when the socket entered
+ * TIME-WAIT. */
+static int data_queue(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
+{
+	uint32_t seq = g->seq, end = g->seq + g->len + ((g->flags & TCP_FIN) ? 1u : 0u);
+	/* tcp_receive_window(): what is left of the window offered */
+	uint32_t rwnd = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv - sk->rcv_nxt : 0;
+	if (seq == sk->rcv_nxt) {
+		/* a bare FIN is taken even when the window is zero ("Some stacks are known to send
+		 * bare FIN packets in a loop even if we send RWIN 0") */
+		if (!rwnd && g->len) {
+			stack_drop(s, SYNQ_C_TCP_ZERO_WINDOW_DROP, g, fd_of(s, sk),
+				   "zero_window||data while the offered window is zero");
+			goto out_of_window;
+		}
+		return queue_and_out(s, sk, g, 0);
+	}
+	if (!seq_gt(end, sk->rcv_nxt)) {
+		/* "A retransmit, 2nd most common case. Force an immediate ack." */
+		cnt_inc(s, SYNQ_C_DELAYED_ACK_LOST);
+		goto out_of_window;
+	}
+	if (!seq_lt(seq, sk->rcv_nxt + rwnd))
+		goto out_of_window; /* "Out of window. F.e. zero window probe." */
+	if (seq_lt(seq, sk->rcv_nxt)) { /* partial packet, seq < rcv_nxt < end_seq */
+		if (!rwnd) {
+			stack_drop(s, SYNQ_C_TCP_ZERO_WINDOW_DROP, g, fd_of(s, sk),
+				   "zero_window||data while the offered window is zero");
+			goto out_of_window;
+		}
+		return queue_and_out(s, sk, g, sk->rcv_nxt - seq);
+	}
+	/* out of order: no reassembly queue yet (the seam). Linux queues it (tcp_data_queue_ofo)
+	 * and, its out-of-order queue not empty, sends the duplicate ACK at once */
+	stack_drop(s, SYNQ_C_TCP_OFO_DROP, g, fd_of(s, sk), "out_of_order||out of order (no reassembly yet)");
+	sk->ack_pending |= ICSK_ACK_SCHED | ICSK_ACK_NOW;
+	return 0;
+out_of_window:
+	tcp_enter_quickack_mode(s, sk, TCP_MAX_QUICKACKS);
+	sk->ack_pending |= ICSK_ACK_SCHED;
+	return 0;
+}
+
 /* ---- the synchronized states ------------------------------------------------------------ */
 void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct synq_seg *g)
 {
@@ -343,18 +618,19 @@ void tcp_sock_input(struct synq_stack *s, struct synq_sock *sk, const struct syn
 		if (g->flags & TCP_SYN)
 			goto syn_challenge;
 		stack_drop(s, SYNQ_C_PAWS_ESTAB, g, fd, "paws||PAWS: TSval older than ts_recent (RFC 7323 5)");
-		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+		send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS, 1);
 		return;
 	}
-	/* step 2: sequence check (tcp_sequence) */
+	/* step 2: sequence check (tcp_sequence): from rcv_wup, not rcv_nxt, since the peer may not
+	 * have our delayed ACK yet ("controls are accepted using RCV.WUP") */
 	uint32_t end = g->seq + seg_seqlen(g);
 	uint32_t wnd_end = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv : sk->rcv_nxt;
-	int acceptable = !seq_lt(end, sk->rcv_nxt) && !seq_gt(g->seq, wnd_end);
+	int acceptable = !seq_lt(end, sk->rcv_wup) && !seq_gt(g->seq, wnd_end);
 	if (!acceptable) {
 		if (!(g->flags & TCP_RST)) {
 			if (g->flags & TCP_SYN)
 				goto syn_challenge;
-			send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS);
+			send_dupack(s, sk, g, SYNQ_C_TCP_ACK_SKIPPED_PAWS, 1);
 		} else if (reset_check(sk, g)) {
 			peer_reset(s, sk);
 			return;
@@ -406,6 +682,10 @@ pass:
 		sk->rtx_tlp = 0;
 		sk->retransmits = 0;
 		sock_set_state(s, sk, SYNQ_TCP_ESTABLISHED);
+		/* tcp_rcv_state_process(TCP_SYN_RECV): tcp_initialize_rcv_mss(); the clock of the
+		 * last data received starts now (tcp_create_openreq_child) */
+		tcp_init_rcv_mss(sk, sk->rcv_adv - sk->rcv_wup);
+		sk->lrcvtime = ack_now(s);
 		if (sk->flags & SK_CONNECTING)
 			stack_event(s, SYNQ_EV_CONNECTED, fd, sk, 0, NULL);
 	} else {
@@ -426,8 +706,10 @@ pass:
 		}
 		ack_advance(s, sk, g);
 	}
-	/* timestamps: remember TSval of in-order segments (tcp_replace_ts_recent) */
-	if (sk->ts_ok && (g->opt.present & OPT_TS) && seq_le(g->seq, sk->rcv_nxt)) {
+	/* timestamps (tcp_replace_ts_recent): remember the TSval of a segment that starts at or
+	 * before rcv_wup, so that an ACK echoes the TSval of the earliest segment it acknowledges
+	 * (RFC 7323 4.3, Last.ACK.sent) */
+	if (sk->ts_ok && (g->opt.present & OPT_TS) && seq_le(g->seq, sk->rcv_wup)) {
 		sk->ts_recent = g->opt.tsval;
 		sk->ts_recent_s = (uint32_t)(s->now / NS_PER_S);
 	}
@@ -469,31 +751,20 @@ pass:
 		break;
 	}
 
-	/* step 7: data (in order only; the reassembly seam) */
-	int need_ack = 0;
-	uint32_t seq = g->seq;
-	const uint8_t *data = g->payload;
-	uint32_t len = g->len;
-	if (len && seq_lt(seq, sk->rcv_nxt)) { /* trim what we already have */
-		uint32_t trim = sk->rcv_nxt - seq;
-		if (trim > len)
-			trim = len;
-		seq += trim;
-		data += trim;
-		len -= trim;
-		need_ack = 1;
-	}
-	if (len) {
-		/* tcp_rcv_state_process() step 7: new data after the receive side was shut (close()
-		 * or SHUT_RD) in FIN-WAIT-1/2 (and, for a segment starting before rcv_nxt, in
-		 * CLOSE-WAIT, CLOSING, LAST-ACK): RFC 1122 4.2.2.13 "MUST send a reset".
-		 * TCPAbortOnData, tcp_reset() (ECONNRESET), and the RST is tcp_v4_send_reset()'s
-		 * answer to the segment (seq = SEG.ACK), not an RST|ACK at snd_nxt. */
-		int closing = sk->state == SYNQ_TCP_FIN_WAIT1 || sk->state == SYNQ_TCP_FIN_WAIT2 ||
-			      (seq_lt(g->seq, sk->rcv_nxt) &&
-			       (sk->state == SYNQ_TCP_CLOSE_WAIT || sk->state == SYNQ_TCP_CLOSING ||
-				sk->state == SYNQ_TCP_LAST_ACK));
-		if ((sk->flags & SK_RD_SHUT) && closing) {
+	/* step 7 (tcp_rcv_state_process): the segment text. CLOSE-WAIT, CLOSING and LAST-ACK only
+	 * look at what starts before rcv_nxt (retransmissions); the peer sent its FIN. */
+	int text = g->len || (g->flags & TCP_FIN);
+	int st = sk->state;
+	if (text && (st == SYNQ_TCP_ESTABLISHED || st == SYNQ_TCP_FIN_WAIT1 || st == SYNQ_TCP_FIN_WAIT2 ||
+		     ((st == SYNQ_TCP_CLOSE_WAIT || st == SYNQ_TCP_CLOSING || st == SYNQ_TCP_LAST_ACK) &&
+		      seq_lt(g->seq, sk->rcv_nxt)))) {
+		/* RFC 1122 4.2.2.13 "MUST send a reset": new data after the receive side was shut
+		 * (close() or SHUT_RD) in FIN-WAIT-1/2, or (for a segment starting before rcv_nxt)
+		 * in CLOSE-WAIT, CLOSING, LAST-ACK. TCPAbortOnData, tcp_reset() (ECONNRESET), and the
+		 * RST is tcp_v4_send_reset()'s answer to the segment (seq = SEG.ACK), not an RST|ACK
+		 * at snd_nxt. */
+		if ((sk->flags & SK_RD_SHUT) && st != SYNQ_TCP_ESTABLISHED && g->len &&
+		    seq_gt(g->seq + g->len, sk->rcv_nxt)) {
 			/* an orphan's FIN-WAIT-2 is a timewait sock in Linux (tcp_fin_timeout <=
 			 * 60 s): tcp_timewait_state_process() says TCP_TW_RST, no counter */
 			if (!(sk->state == SYNQ_TCP_FIN_WAIT2 && (sk->flags & SK_ORPHAN) &&
@@ -503,68 +774,13 @@ pass:
 			tcp_done(s, sk, -ECONNRESET);
 			return;
 		}
-		if (seq != sk->rcv_nxt) {
-			stack_drop(s, SYNQ_C_TCP_OFO_DROP, g, fd, "out_of_order||out of order (no reassembly yet)");
-			tcp_send_ack(s, sk);
-			return;
-		}
-		if (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
-		    sk->state == SYNQ_TCP_FIN_WAIT2) {
-			uint32_t room = tcp_rcv_space(sk);
-			/* tcp_data_queue(): nothing is queued while the offered window is zero (the
-			 * edge kept by receiver SWS avoidance may hide a little free space);
-			 * Linux counts TCPZeroWindowDrop */
-			if (!seq_gt(sk->rcv_adv, sk->rcv_nxt))
-				room = 0;
-			uint32_t take = len < room ? len : room;
-			take = ring_write(&sk->rx, data, take);
-			if (take < len)
-				stack_drop(s, SYNQ_C_TCP_RCVQ_DROP, g, fd, "rcvbuf_full||receive buffer full");
-			sk->rcv_nxt += take;
-			if (take && !(sk->flags & SK_ORPHAN))
-				stack_event(s, SYNQ_EV_READABLE, fd, sk, 0, NULL);
-			need_ack = 1;
-			if (take < len) {
-				tcp_send_ack(s, sk);
-				return; /* FIN beyond what we took is not in sequence */
-			}
-		}
-	}
-	/* step 8: FIN */
-	if ((g->flags & TCP_FIN) && seq + len == sk->rcv_nxt) {
-		sk->rcv_nxt++;
-		sk->flags |= SK_FIN_RCVD;
-		need_ack = 1;
-		switch (sk->state) {
-		case SYNQ_TCP_SYN_RECV:
-		case SYNQ_TCP_ESTABLISHED:
-			sock_set_state(s, sk, SYNQ_TCP_CLOSE_WAIT);
-			break;
-		case SYNQ_TCP_FIN_WAIT1:
-			if (fin_acked(sk)) {
-				tcp_send_ack(s, sk);
-				tcp_enter_time_wait(s, sk);
-				return;
-			}
-			sock_set_state(s, sk, SYNQ_TCP_CLOSING);
-			break;
-		case SYNQ_TCP_FIN_WAIT2:
-			tcp_send_ack(s, sk);
-			tcp_enter_time_wait(s, sk);
-			return;
-		default:
-			break;
-		}
-		if (!(sk->flags & SK_ORPHAN))
-			stack_event(s, SYNQ_EV_READABLE, fd, sk, 0, NULL);
-	} else if ((g->flags & TCP_FIN) && seq_gt(seq + len, sk->rcv_nxt)) {
-		need_ack = 1; /* FIN out of order */
-	}
-	if (need_ack)
-		tcp_send_ack(s, sk); /* no delayed ACK yet: every data segment is ACKed (quickack) */
-	else if (!len && !(g->flags & (TCP_SYN | TCP_FIN)))
+		if (data_queue(s, sk, g))
+			return; /* TIME-WAIT */
+	} else if (!g->len && !(g->flags & (TCP_SYN | TCP_FIN))) {
 		cnt_inc(s, fast ? SYNQ_C_TCP_HP_ACKS : SYNQ_C_TCP_PURE_ACKS);
-	tcp_push(s, sk);
+	}
+	tcp_push(s, sk);       /* tcp_data_snd_check(): a reply carries the ACK */
+	ack_snd_check(s, sk); /* tcp_ack_snd_check() */
 }
 
 /* ---- ICMP errors for a full socket (tcp_v4_err, B11) -------------------------------------- */

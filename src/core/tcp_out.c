@@ -8,8 +8,11 @@
  * tcp_send_loss_probe): the first retransmission of a SACK connection's last segment is a probe
  * after 2 * SRTT (+ tcp_rto_min with one segment in flight), never later than the RTO.
  *
+ * Delayed ACKs as Linux 6.18 sends them (tcp_send_delayed_ack, tcp_delack_timer_handler,
+ * tcp_event_ack_sent, tcp_event_data_sent); the decisions on arrival are tcp_in.c's.
+ *
  * Seams left for later issues: congestion control (tcp_cwnd() is the peer's window),
- * SACK-based loss recovery, delayed ACKs.
+ * SACK-based loss recovery.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -47,21 +50,34 @@ uint32_t tcp_rcv_space(const struct synq_sock *sk)
 	return lim - sk->rx.len;
 }
 
-/* Right edge of the receive window never moves left (RFC 9293 3.8.6.2.2). Receiver SWS
- * avoidance (RFC 9293 3.8.6.2.2, MUST-39), as __tcp_select_window() does it: while less than half
- * the buffer and less than one MSS is free, the edge does not move (Linux offers 0 and
- * tcp_select_window() keeps the old edge). */
-void tcp_update_rcv_adv(struct synq_sock *sk)
+/* __tcp_select_window() in synq's receive-window model: the window (bytes from rcv_nxt) an ACK
+ * sent now would offer, before tcp_select_window()'s rule that the edge never moves left. synq
+ * offers its free buffer space where Linux offers min(free space, rcv_ssthresh); with Linux's
+ * default buffers rcv_ssthresh is the whole space (tcp_measure_rcv_mss() clamps it to the
+ * window_clamp it recomputes), so both shrink as unread data piles up and grow back as it is
+ * read. Receiver SWS avoidance (RFC 9293 3.8.6.2.2, MUST-39): while less than half the buffer
+ * and less than one MSS is free, the offer is 0. As in Linux, less than half the buffer free
+ * ends quick-ack mode (icsk_ack.quick = 0). */
+uint32_t tcp_select_window_now(struct synq_sock *sk)
 {
 	uint32_t space = tcp_rcv_space(sk);
 	uint32_t full = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
-	if (space < full / 2 && space < sk->mss)
-		return;
+	if (space < full / 2) {
+		sk->ack_quick = 0;
+		if (space < sk->mss)
+			return 0;
+	}
 	uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
 	if (space > maxwin)
 		space = maxwin;
-	space &= ~((1u << sk->rcv_wscale) - 1); /* what the scaled field can say */
-	uint32_t edge = sk->rcv_nxt + space;
+	return space & ~((1u << sk->rcv_wscale) - 1); /* what the scaled field can say */
+}
+
+/* tcp_select_window(): the right edge of the receive window never moves left (RFC 9293
+ * 3.8.6.2.2); an offer of 0 keeps the old edge */
+void tcp_update_rcv_adv(struct synq_sock *sk)
+{
+	uint32_t edge = sk->rcv_nxt + tcp_select_window_now(sk);
 	if (seq_gt(edge, sk->rcv_adv))
 		sk->rcv_adv = edge;
 }
@@ -97,12 +113,68 @@ void tcp_seg_init(const struct synq_stack *s, const struct synq_sock *sk, struct
 	}
 }
 
+/* ---- delayed ACKs: what sending does to them -------------------------------------------- */
+static void dack_clear(struct synq_stack *s, struct synq_sock *sk)
+{
+	/* inet_csk_clear_xmit_timer(ICSK_TIME_DACK): nothing pending; Linux leaves the timer to
+	 * find ICSK_ACK_TIMER clear, synq takes it out of the heap */
+	sk->ack_pending = 0;
+	if (sk->dack_at != TIME_NEVER) {
+		sk->dack_at = TIME_NEVER;
+		sock_timer_update(s, sk);
+	}
+}
+
+/* tcp_event_ack_sent(): any segment carrying an ACK (a pure ACK, data, FIN, RST|ACK, a probe)
+ * answers what was pending: tcp_dec_quickack_mode() counts it against the quick ACKs when an
+ * ACK was due, and the delayed ACK is off */
+static void event_ack_sent(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (sk->ack_quick) {
+		unsigned pkts = (sk->ack_pending & ICSK_ACK_SCHED) ? 1 : 0;
+		if (pkts >= sk->ack_quick) {
+			sk->ack_quick = 0;
+			sk->ato = ack_ticks(s, TCP_ATO_MIN_NS); /* leaving quick-ack mode deflates ato */
+		} else {
+			sk->ack_quick = (uint8_t)(sk->ack_quick - pkts);
+		}
+	}
+	dack_clear(s, sk);
+}
+
+/* tcp_event_data_sent(): data sent within ato of the last data received is a reply: one
+ * step towards ping-pong (interactive) mode, inet_csk_inc_pingpong_cnt() */
+static void event_data_sent(struct synq_stack *s, struct synq_sock *sk)
+{
+	if ((uint32_t)(ack_now(s) - sk->lrcvtime) < sk->ato && sk->ack_pingpong < UINT8_MAX)
+		sk->ack_pingpong++;
+}
+
+/* Every segment of a full socket leaves through here (__tcp_transmit_skb): tcp_select_window()
+ * (the caller updated rcv_adv) records rcv_wup, then the ACK and data events */
 static int send_seg(struct synq_stack *s, struct synq_sock *sk, struct synq_seg *g)
 {
 	int rc = out_emit(s, g);
-	if (rc == 0 && (g->flags & TCP_ACK))
+	if (rc == 0 && (g->flags & TCP_ACK)) {
 		sk->rcv_adv = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv : sk->rcv_nxt;
+		sk->rcv_wup = sk->rcv_nxt;
+		event_ack_sent(s, sk);
+	}
+	if (rc == 0 && g->len)
+		event_data_sent(s, sk);
 	return rc;
+}
+
+/* Arm the delayed-ACK timer for tick `timeout` (sk_reset_timer(icsk_delack_timer)); an
+ * unchanged expiry keeps its slot on the wheel, as mod_timer() does */
+static void dack_arm(struct synq_stack *s, struct synq_sock *sk, uint32_t timeout)
+{
+	if (sk->dack_at != TIME_NEVER && timeout == sk->dack_timeout)
+		return;
+	int32_t d = (int32_t)(timeout - ack_now(s));
+	sk->dack_timeout = timeout;
+	sk->dack_at = stack_timer_at(s, (uint64_t)(d > 0 ? d : 0) * ack_tick(s));
+	sock_timer_update(s, sk);
 }
 
 int tcp_send_ack(struct synq_stack *s, struct synq_sock *sk)
@@ -110,7 +182,111 @@ int tcp_send_ack(struct synq_stack *s, struct synq_sock *sk)
 	struct synq_seg g;
 	tcp_update_rcv_adv(sk);
 	tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_nxt);
-	return send_seg(s, sk, &g);
+	int rc = send_seg(s, sk, &g);
+	if (rc && sk->state != SYNQ_TCP_TIME_WAIT && sk->state != SYNQ_TCP_CLOSE) {
+		/* __tcp_send_ack() without a buffer (here: the output ring is full): the ACK stays
+		 * due, and the delayed-ACK timer retries in TCP_DELACK_MAX with ato at its minimum */
+		sk->ack_pending |= ICSK_ACK_SCHED | ICSK_ACK_TIMER;
+		sk->ato = ack_ticks(s, TCP_ATO_MIN_NS);
+		dack_arm(s, sk, ack_now(s) + ack_ticks(s, TCP_DELACK_MAX_NS));
+	}
+	return rc;
+}
+
+/* tcp_send_delayed_ack(): the ACK waits ato, bounded by the smoothed RTT and by 200 ms in
+ * ping-pong mode or after a pushed segment (500 ms otherwise), by TCP_DELACK_MAX in all cases
+ * (tcp_delack_max(): no route rto_min here). A timer already armed is never pushed later; one
+ * due within ato / 4 sends the ACK now. */
+void tcp_send_delayed_ack(struct synq_stack *s, struct synq_sock *sk)
+{
+	uint32_t ato = sk->ato;
+	uint32_t delack_min = ack_ticks(s, TCP_DELACK_MIN_NS);
+	if (ato > delack_min) {
+		uint32_t max_ato = ack_ticks(s, TCP_ATO_MAX_NS);
+		if (tcp_in_pingpong_mode(s, sk) || (sk->ack_pending & ICSK_ACK_PUSHED))
+			max_ato = ack_ticks(s, TCP_DELACK_MAX_NS);
+		if (sk->srtt_ns) { /* "If some rtt estimate is known, use it to bound delayed ack" */
+			uint32_t rtt = ack_ticks(s, sk->srtt_ns);
+			if (rtt < delack_min)
+				rtt = delack_min;
+			if (rtt < max_ato)
+				max_ato = rtt;
+		}
+		if (ato > max_ato)
+			ato = max_ato;
+	}
+	if (ato > ack_ticks(s, TCP_DELACK_MAX_NS))
+		ato = ack_ticks(s, TCP_DELACK_MAX_NS);
+	uint32_t now = ack_now(s);
+	uint32_t timeout = now + ato;
+	if (sk->ack_pending & ICSK_ACK_TIMER) {
+		/* "If delack timer is about to expire, send ACK now" (time_before_eq) */
+		if ((int32_t)(sk->dack_timeout - (now + (ato >> 2))) <= 0) {
+			tcp_send_ack(s, sk);
+			return;
+		}
+		/* use the new timeout only if it is earlier (!time_before) */
+		if ((int32_t)(timeout - sk->dack_timeout) >= 0)
+			timeout = sk->dack_timeout;
+	}
+	sk->ack_pending |= ICSK_ACK_SCHED | ICSK_ACK_TIMER;
+	dack_arm(s, sk, timeout);
+}
+
+/* tcp_delack_timer_handler(): the ACK was delayed for nothing: outside ping-pong mode ato
+ * doubles (up to the RTO) for next time, in ping-pong mode the connection leaves it and ato
+ * starts again at TCP_ATO_MIN. TcpExtDelayedACKs. */
+static void delack_timer(struct synq_stack *s, struct synq_sock *sk)
+{
+	if (sk->state == SYNQ_TCP_CLOSE || sk->state == SYNQ_TCP_LISTEN ||
+	    sk->state == SYNQ_TCP_TIME_WAIT || !(sk->ack_pending & ICSK_ACK_TIMER))
+		return;
+	sk->ack_pending &= (uint8_t)~ICSK_ACK_TIMER;
+	if (!(sk->ack_pending & ICSK_ACK_SCHED))
+		return;
+	if (!tcp_in_pingpong_mode(s, sk)) {
+		uint32_t rto = ack_ticks(s, sk->rto_ns);
+		sk->ato = sk->ato << 1 < rto ? sk->ato << 1 : rto;
+	} else {
+		sk->ack_pingpong = 0; /* inet_csk_exit_pingpong_mode() */
+		sk->ato = ack_ticks(s, TCP_ATO_MIN_NS);
+	}
+	tcp_send_ack(s, sk); /* (a full output ring re-arms the timer) */
+	cnt_inc(s, SYNQ_C_DELAYED_ACKS);
+}
+
+/* tcp_cleanup_rbuf(): after a read of copied bytes, send the ACK still due when more than one
+ * full segment is unacknowledged, or when the read emptied the queue of a pushed segment
+ * (ICSK_ACK_PUSHED outside ping-pong mode, PUSHED2 in any mode); else a window update when
+ * the offered window was at most half the maximum and the read (at least) doubles it. Not after
+ * the peer's FIN (RCV_SHUTDOWN): no more data will come. */
+void tcp_cleanup_rbuf(struct synq_stack *s, struct synq_sock *sk, uint32_t copied)
+{
+	int time_to_ack = 0;
+	if (sk->ack_pending & ICSK_ACK_SCHED) {
+		if (sk->rcv_nxt - sk->rcv_wup > sk->rcv_mss ||
+		    (copied > 0 &&
+		     ((sk->ack_pending & ICSK_ACK_PUSHED2) ||
+		      ((sk->ack_pending & ICSK_ACK_PUSHED) && !tcp_in_pingpong_mode(s, sk))) &&
+		     !sk->rx.len))
+			time_to_ack = 1;
+	}
+	if (copied > 0 && !time_to_ack &&
+	    (sk->state == SYNQ_TCP_ESTABLISHED || sk->state == SYNQ_TCP_FIN_WAIT1 ||
+	     sk->state == SYNQ_TCP_FIN_WAIT2)) {
+		uint32_t now_wnd = seq_gt(sk->rcv_adv, sk->rcv_nxt) ? sk->rcv_adv - sk->rcv_nxt : 0;
+		uint32_t clamp = sk->rcvbuf / 2 > sk->rx.cap ? sk->rx.cap : sk->rcvbuf / 2;
+		uint32_t maxwin = (uint32_t)TCP_MAX_WINDOW << sk->rcv_wscale;
+		if (clamp > maxwin)
+			clamp = maxwin;
+		if (2 * (uint64_t)now_wnd <= clamp) {
+			uint32_t nwin = tcp_select_window_now(sk);
+			if (nwin && nwin >= 2 * (uint64_t)now_wnd)
+				time_to_ack = 1;
+		}
+	}
+	if (time_to_ack)
+		tcp_send_ack(s, sk);
 }
 
 /* SYN (active open) or SYN-ACK (simultaneous open) of a full socket, tcp_connect() */
@@ -155,7 +331,7 @@ int tcp_send_active_reset(struct synq_stack *s, struct synq_sock *sk)
 	struct synq_seg g;
 	tcp_update_rcv_adv(sk);
 	tcp_seg_init(s, sk, &g, TCP_RST | TCP_ACK, sk->snd_nxt);
-	return out_emit(s, &g);
+	return send_seg(s, sk, &g);
 }
 
 /* ---- data ------------------------------------------------------------------------------- */
@@ -270,7 +446,6 @@ static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, 
 			sk->flags |= SK_FIN_SENT;
 			sk->snd_nxt++;
 		}
-		sk->last_snd_data = s->now;
 		sent = 1;
 	}
 	if (seq_gt(sk->snd_nxt, sk->snd_max))
@@ -419,7 +594,8 @@ void tcp_done_why(struct synq_stack *s, struct synq_sock *sk, int err, const cha
 		sk->flags |= SK_RESET;
 	}
 	sock_hash_remove(s, sk);
-	sk->rtx_at = sk->ka_at = sk->tw_at = TIME_NEVER;
+	sk->rtx_at = sk->ka_at = sk->tw_at = sk->dack_at = TIME_NEVER;
+	sk->ack_pending = 0;
 	sock_timer_update(s, sk);
 	sock_set_state(s, sk, SYNQ_TCP_CLOSE);
 	int fd = (int)sk_idx(s, sk);
@@ -483,7 +659,7 @@ static void retransmit_timer(struct synq_stack *s, struct synq_sock *sk)
 		/* zero-window probe: an old ACK (tcp_xmit_probe_skb, seq snd_una - 1) */
 		struct synq_seg g;
 		tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_una - 1);
-		ok = out_emit(s, &g) == 0;
+		ok = send_seg(s, sk, &g) == 0;
 	} else {
 		uint32_t data_end = sk->snd_nxt - ((sk->flags & SK_FIN_SENT) ? 1 : 0);
 		uint32_t len = data_end - sk->snd_una;
@@ -563,7 +739,7 @@ static void keepalive_timer(struct synq_stack *s, struct synq_sock *sk)
 	/* tcp_write_wakeup(): an ACK with seq = snd_una - 1 that the peer must answer */
 	struct synq_seg g;
 	tcp_seg_init(s, sk, &g, TCP_ACK, sk->snd_una - 1);
-	if (out_emit(s, &g) == 0) {
+	if (send_seg(s, sk, &g) == 0) {
 		sk->probes_out++;
 		cnt_inc(s, SYNQ_C_TCP_KEEPALIVE);
 	}
@@ -587,7 +763,9 @@ void tcp_enter_time_wait(struct synq_stack *s, struct synq_sock *sk)
 	if (!fw2_is_timewait(s, sk)) /* the FIN_WAIT2 timewait sock is only rescheduled */
 		cnt_inc(s, SYNQ_C_TW);
 	sock_set_state(s, sk, SYNQ_TCP_TIME_WAIT);
-	sk->rtx_at = sk->ka_at = TIME_NEVER;
+	/* the timewait sock that replaces Linux's socket has no delayed ACK */
+	sk->rtx_at = sk->ka_at = sk->dack_at = TIME_NEVER;
+	sk->ack_pending = 0;
 	sk->tw_at = stack_timer_at(s, TCP_TIMEWAIT_NS);
 	sock_timer_update(s, sk);
 }
@@ -615,6 +793,12 @@ void tcp_sock_timer(struct synq_stack *s, struct synq_sock *sk)
 		sk->rtx_at = TIME_NEVER;
 		sk->tlp_out = 0; /* tcp_retransmit_timer(): tp->tlp_high_seq = 0 */
 		retransmit_timer(s, sk);
+		if (!(sk->flags & SK_USED) || sk->state == SYNQ_TCP_CLOSE)
+			return;
+	}
+	if (sk->dack_at <= now) {
+		sk->dack_at = TIME_NEVER;
+		delack_timer(s, sk);
 		if (!(sk->flags & SK_USED) || sk->state == SYNQ_TCP_CLOSE)
 			return;
 	}

@@ -244,6 +244,7 @@ enum wire_err wire_parse(const uint8_t *buf, size_t len, struct synq_seg *out)
 		return WIRE_ERR_TCP_HDR;
 	out->payload = th + doff;
 	out->len = tcp_len - doff;
+	out->hdr_len = (uint8_t)doff;
 	return WIRE_OK;
 }
 

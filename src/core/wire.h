@@ -95,6 +95,7 @@ struct synq_seg {
 	uint8_t flags;     /* TCP_* */
 	uint16_t window;   /* raw, unscaled */
 	uint16_t urg;
+	uint8_t hdr_len;   /* TCP header bytes with options (data offset * 4); set by wire_parse */
 	struct synq_opts opt;
 	const uint8_t *payload;
 	uint32_t len;      /* payload length */

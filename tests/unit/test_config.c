@@ -48,6 +48,7 @@ static const struct int_knob int_knobs[] = {
 	{"net.ipv4.tcp_rto_min_us", "200000", 1, INT_MAX, 0},
 	{"net.ipv4.tcp_rto_max_ms", "120000", 1000, 120000, 0},
 	{"net.ipv4.tcp_no_metrics_save", "0", 0, 1, 0},
+	{"net.ipv4.tcp_pingpong_thresh", "1", 1, 255, 0},
 	{"net.synq.max_requests", "65536", 1, 1 << 24, 1},
 	{"net.synq.max_sockets", "1024", 1, 1 << 24, 1},
 	{"net.synq.sock_buf_bytes", "65536", 4096, 16 << 20, 1},
