@@ -580,12 +580,14 @@ static const struct sockopt opts[] = {
 	{SYNQ_IPPROTO_TCP, SYNQ_TCP_MAXSEG},    {SYNQ_IPPROTO_TCP, SYNQ_TCP_KEEPIDLE},
 	{SYNQ_IPPROTO_TCP, SYNQ_TCP_KEEPINTVL}, {SYNQ_IPPROTO_TCP, SYNQ_TCP_KEEPCNT},
 	{SYNQ_IPPROTO_TCP, SYNQ_TCP_SYNCNT},    {SYNQ_IPPROTO_TCP, SYNQ_TCP_DEFER_ACCEPT},
-	{SYNQ_IPPROTO_TCP, SYNQ_TCP_USER_TIMEOUT}, {SYNQ_IPPROTO_TCP, 99},
+	{SYNQ_IPPROTO_TCP, SYNQ_TCP_USER_TIMEOUT}, {SYNQ_IPPROTO_TCP, SYNQ_TCP_QUICKACK},
+	{SYNQ_IPPROTO_TCP, 99},
 	{41, 1},                                {SYNQ_SOL_SOCKET, 12345},
 };
 
 static const char *const sysctls[] = {
 	"net.ipv4.tcp_syncookies=0",      "net.ipv4.tcp_syncookies=1",
+	"net.ipv4.tcp_pingpong_thresh=3", "net.ipv4.tcp_pingpong_thresh=1",
 	"net.ipv4.tcp_syncookies=2",      "net.ipv4.tcp_abort_on_overflow=1",
 	"net.ipv4.tcp_abort_on_overflow=0", "net.ipv4.tcp_synack_retries=0",
 	"net.ipv4.tcp_synack_retries=2",  "net.ipv4.tcp_max_syn_backlog=4",
