@@ -550,6 +550,7 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	c->iss = r->snt_isn;
 	c->snd_una = r->snt_isn; /* the SYN-ACK is acknowledged by the segment being processed */
 	c->snd_sml = r->snt_isn;
+	c->pushed_seq = r->snt_isn + 1; /* tcp_create_openreq_child: pushed_seq = write_seq */
 	c->snd_nxt = c->snd_max = r->snt_isn + 1;
 	c->irs = r->rcv_isn;
 	c->rcv_nxt = r->rcv_isn + 1;
@@ -564,10 +565,6 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	c->ts_off = req_ts_off(s, r);
 	c->mss_clamp = r->mss;
 	c->advmss = req_advmss(s, l);
-	uint16_t mss = r->mss < c->advmss ? r->mss : c->advmss;
-	if (mss < TCP_MIN_SND_MSS) /* tcp_mtu_to_mss(): never below tcp_min_snd_mss */
-		mss = TCP_MIN_SND_MSS;
-	c->mss = (uint16_t)(mss - (c->ts_ok ? TCP_TS_LEN : 0));
 	c->rcv_wup = c->rcv_nxt;
 	c->rcv_adv = c->rcv_nxt + req_window(s, l, r); /* rcv_wnd = the SYN-ACK's window */
 	c->total_retrans = r->num_retrans;
@@ -575,6 +572,7 @@ static struct synq_sock *make_child(struct synq_stack *s, struct synq_sock *l, c
 	c->snd_wl1 = g->seq;
 	c->snd_wl2 = g->ack;
 	c->max_window = c->snd_wnd;
+	tcp_sync_mss(c); /* tcp_v4_syn_recv_sock(): after max_window, so the half-window bound holds */
 	c->last_rcv = s->now;
 	/* tcp_synack_rtt_meas(): the SYN-ACK RTT, from TSecr or from the SYN-ACK time */
 	uint64_t rtt = 0;

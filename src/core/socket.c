@@ -195,6 +195,7 @@ int synq_connect(synq_stack *s, int fd, const struct synq_addr *addr, uint64_t n
 	sk->flags |= SK_CONNECTING;
 	sk->iss = stack_isn(s, laddr, addr->ip, sk->lport, addr->port);
 	sk->snd_una = sk->snd_sml = sk->iss;
+	sk->pushed_seq = sk->iss + 1; /* tcp_connect_init: pushed_seq = write_seq */
 	sk->snd_nxt = sk->snd_max = sk->iss + 1;
 	sk->ts_off = stack_ts_off(s, laddr, addr->ip);
 	sk->rcv_wscale = s->cfg.tcp_window_scaling ? tcp_choose_wscale(s, tcp_rcv_space(sk)) : 0;

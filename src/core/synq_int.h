@@ -170,10 +170,12 @@ struct synq_sock {
 	uint32_t probes_out;
 	uint32_t last_oow; /* tick of the last challenge/dup ACK (rate limit), 0 = never */
 
-	int err; /* pending error (negative errno) reported by read/write/SO_ERROR */
-	int err_soft; /* sk_err_soft: an ICMP error on a synchronized connection (negative errno,
-	                 B11, RFC 1122 4.2.3.9), reported only by SO_ERROR (when err is 0) or instead
-	                 of ETIMEDOUT when the connection times out; any acceptable ACK clears it */
+	int16_t err; /* pending error (negative errno) reported by read/write/SO_ERROR */
+	int16_t err_soft; /* sk_err_soft: an ICMP error on a synchronized connection (negative
+	                     errno, B11, RFC 1122 4.2.3.9), reported only by SO_ERROR (when err is 0)
+	                     or instead of ETIMEDOUT when the connection times out; any acceptable
+	                     ACK clears it */
+	uint32_t pushed_seq; /* end of the last segment sent with PSH (forced_push) */
 
 	/* options */
 	int16_t keepidle, keepintvl; /* 0 = sysctl (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL 32767) */
@@ -406,6 +408,7 @@ static inline void tcp_enter_pingpong_mode(const struct synq_stack *s, struct sy
 /* tcp_cleanup_rbuf(): after the application read copied bytes, an ACK or window update now? */
 void tcp_cleanup_rbuf(struct synq_stack *s, struct synq_sock *sk, uint32_t copied);
 uint32_t tcp_syn_window(uint32_t space, uint16_t mss);
+void tcp_sync_mss(struct synq_sock *sk);
 void tcp_done(struct synq_stack *s, struct synq_sock *sk, int err);
 /* the same, with the reason ("code|rule|text") its SYNQ_EV_ERROR event carries */
 void tcp_done_why(struct synq_stack *s, struct synq_sock *sk, int err, const char *why);

@@ -240,10 +240,7 @@ static void parse_synack_opts(struct synq_stack *s, struct synq_sock *sk, const 
 	} else {
 		sk->ts_ok = 0;
 	}
-	uint16_t mss = sk->mss_clamp < sk->advmss ? sk->mss_clamp : sk->advmss;
-	if (mss < TCP_MIN_SND_MSS) /* tcp_mtu_to_mss(): never below tcp_min_snd_mss */
-		mss = TCP_MIN_SND_MSS;
-	sk->mss = (uint16_t)(mss - (sk->ts_ok ? TCP_TS_LEN : 0));
+	tcp_sync_mss(sk);
 }
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3, tcp_rcv_synsent_state_process) ------------------------ */
@@ -282,6 +279,7 @@ static void synsent_input(struct synq_stack *s, struct synq_sock *sk, const stru
 		parse_synack_opts(s, sk, g);
 		sk->snd_wnd = g->window; /* SYN windows are never scaled (RFC 7323 2.2) */
 		sk->max_window = sk->snd_wnd;
+		tcp_sync_mss(sk); /* bounded to half the window (tcp_bound_to_half_wnd) */
 		sk->snd_wl1 = g->seq;
 		sk->snd_wl2 = g->ack;
 		if (sk->rtt_time && !sk->retransmits)
@@ -466,8 +464,10 @@ static void ack_advance(struct synq_stack *s, struct synq_sock *sk, const struct
 		sk->snd_wnd = (uint32_t)g->window << sk->snd_wscale;
 		sk->snd_wl1 = g->seq;
 		sk->snd_wl2 = ack;
-		if (sk->snd_wnd > sk->max_window)
+		if (sk->snd_wnd > sk->max_window) {
 			sk->max_window = sk->snd_wnd;
+			tcp_sync_mss(sk); /* tcp_ack_update_window() */
+		}
 		if (!old && sk->snd_wnd && sk->snd_una == sk->snd_nxt) {
 			sk->rtx_at = TIME_NEVER; /* window opened: stop probing */
 			sk->rtx_tlp = 0;

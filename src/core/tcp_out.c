@@ -50,6 +50,25 @@ uint32_t tcp_rcv_space(const struct synq_sock *sk)
 	return lim - sk->rx.len;
 }
 
+/* tcp_sync_mss() + tcp_mtu_to_mss(): the send MSS is the peer's MSS (clamped by TCP_MAXSEG) or
+ * our advmss, whichever is smaller, never below tcp_min_snd_mss, less the TS option when in use;
+ * then tcp_bound_to_half_wnd(): at most half the largest window the peer has offered (the whole
+ * of it while that is at most TCP_MSS_DEFAULT, 536), but not below 68 bytes of IP+TCP, so that
+ * a small window still holds two segments. Linux recomputes it whenever max_window grows
+ * (tcp_ack_update_window), as callers here do. */
+void tcp_sync_mss(struct synq_sock *sk)
+{
+	uint32_t hdr = 20 + (sk->ts_ok ? TCP_TS_LEN : 0); /* tcp_header_len */
+	uint32_t mss = sk->mss_clamp < sk->advmss ? sk->mss_clamp : sk->advmss;
+	if (mss < TCP_MIN_SND_MSS)
+		mss = TCP_MIN_SND_MSS;
+	mss -= hdr - 20;
+	uint32_t cutoff = sk->max_window > TCP_DEFAULT_MSS ? sk->max_window >> 1 : sk->max_window;
+	if (cutoff && mss > cutoff)
+		mss = cutoff > 68 - hdr ? cutoff : 68 - hdr;
+	sk->mss = (uint16_t)mss;
+}
+
 /* __tcp_select_window() in synq's receive-window model: the window (bytes from rcv_nxt) an ACK
  * sent now would offer, before tcp_select_window()'s rule that the edge never moves left. synq
  * offers its free buffer space where Linux offers min(free space, rcv_ssthresh); with Linux's
@@ -353,15 +372,28 @@ static uint32_t tcp_cwnd(const struct synq_sock *sk)
 	return sk->snd_wnd;
 }
 
-static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, uint32_t len,
-		     int fin)
+/* first: the segment's first transmission (not a retransmission or probe) */
+static int emit_data_psh(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, uint32_t len,
+			 int fin, int first)
 {
 	uint8_t buf[9000];
 	struct synq_seg g;
-	/* PSH only on the segment that ends the data written so far: tcp_push() marks the tail
-	 * skb of a write (tcp_mark_push), GSO and tcp_fragment() keep PSH on the last piece */
+	/* PSH on the segment that ends the data written so far: tcp_push() marks the tail skb of
+	 * a write (tcp_mark_push), GSO and tcp_fragment() keep PSH on the last piece. And, on its
+	 * first transmission, on a segment that ends more than half the peer's largest window
+	 * after the last PSH (tcp_sendmsg_locked: forced_push(), checked as each skb fills; here
+	 * as each full segment leaves, which is where Linux's skbs end without GSO, and with the
+	 * window as it is then, where Linux takes it as it was at the write). A
+	 * retransmission carries PSH only if it ends the written data (Linux keeps the original
+	 * skb's flags). */
 	uint32_t base = seq_gt(sk->snd_una, data_start(sk)) ? sk->snd_una : data_start(sk);
 	int psh = len && seq + len == base + sk->tx.len;
+	if (first && len) {
+		if (seq_gt(seq + len, sk->pushed_seq + (sk->max_window >> 1)))
+			psh = 1;
+		if (psh)
+			sk->pushed_seq = seq + len; /* tcp_mark_push() */
+	}
 	tcp_update_rcv_adv(sk);
 	tcp_seg_init(s, sk, &g, (uint8_t)(TCP_ACK | (psh ? TCP_PSH : 0) | (fin ? TCP_FIN : 0)), seq);
 	if (len) {
@@ -370,6 +402,12 @@ static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, u
 		g.len = len;
 	}
 	return send_seg(s, sk, &g);
+}
+
+static int emit_data(struct synq_stack *s, struct synq_sock *sk, uint32_t seq, uint32_t len,
+		     int fin)
+{
+	return emit_data_psh(s, sk, seq, len, fin, 0);
 }
 
 static int schedule_loss_probe(struct synq_stack *s, struct synq_sock *sk, int advancing_rto);
@@ -430,7 +468,7 @@ static void push_segs(struct synq_stack *s, struct synq_sock *sk, int max_segs, 
 		    seq_le(sk->snd_sml, sk->snd_nxt))
 			break;
 		int fin = (len == unsent) && can_send_fin(sk) && len < room;
-		if (emit_data(s, sk, sk->snd_nxt, len, fin) != 0)
+		if (emit_data_psh(s, sk, sk->snd_nxt, len, fin, seq_ge(sk->snd_nxt, sk->snd_max)) != 0)
 			break;
 		cnt_inc(s, SYNQ_C_TCP_ORIG_DATA_SENT);
 		if (len < sk->mss)

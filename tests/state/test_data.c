@@ -296,15 +296,17 @@ static void test_peer_window(void **state)
 	int fd = conn(&t, 1000, 2000, 0);
 	assert_int_equal(wr(&t, 100, fd, 5000), 5000);
 	T_EXPECT(&t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 1000);
-	T_EXPECT(&t, 100, .flags = ".", .seq = 1001, .ack = 1, .len = 1000);
+	/* 2001 is more than max_window/2 after the last PSH: forced_push() */
+	T_EXPECT(&t, 100, .flags = "P.", .seq = 1001, .ack = 1, .len = 1000);
 	T_NOTHING(&t, 149);
 	T_SEND(&t, 150, .flags = ".", .seq = 1, .ack = 1001, .win = 2000);
 	T_EXPECT(&t, 150, .flags = ".", .seq = 2001, .ack = 1, .len = 1000);
 	T_NOTHING(&t, 199);
-	T_SEND(&t, 200, .flags = ".", .seq = 1, .ack = 3001, .win = 4000);
-	T_EXPECT(&t, 200, .flags = ".", .seq = 3001, .ack = 1, .len = 1000);
+	T_SEND(&t, 200, .flags = ".", .seq = 1, .ack = 3001, .win = 2000);
+	/* PSH on 4001: it ends more than max_window/2 after the last PSH (forced_push) */
+	T_EXPECT(&t, 200, .flags = "P.", .seq = 3001, .ack = 1, .len = 1000);
 	T_EXPECT(&t, 200, .flags = "P.", .seq = 4001, .ack = 1, .len = 1000);
-	T_SEND(&t, 250, .flags = ".", .seq = 1, .ack = 5001, .win = 4000);
+	T_SEND(&t, 250, .flags = ".", .seq = 1, .ack = 5001, .win = 2000);
 	T_NOTHING(&t, 5000);
 	assert_int_equal(synq_next_deadline(t.s), UINT64_MAX);
 	t_free(&t);
@@ -601,7 +603,10 @@ static void test_shutdown_wr_after_data(void **state)
 	t_init(&t, NULL);
 	int fd = conn(&t, 1000, 1000, 0);
 	assert_int_equal(wr(&t, 100, fd, 1500), 1500);
-	T_EXPECT(&t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 1000);
+	/* the send MSS is half the window (tcp_bound_to_half_wnd); PSH on the second segment: it
+	 * ends more than max_window/2 after the last PSH (forced_push) */
+	T_EXPECT(&t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 500);
+	T_EXPECT(&t, 100, .flags = "P.", .seq = 501, .ack = 1, .len = 500);
 	t_advance(&t, 110);
 	assert_int_equal(synq_shutdown(t.s, fd, SYNQ_SHUT_WR, t_now(&t)), 0);
 	assert_int_equal(state_of(&t, fd), SYNQ_TCP_FIN_WAIT1);
@@ -721,11 +726,14 @@ static void test_ack_acceptance(void **state)
 	t_init(&t, NULL);
 	int fd = conn(&t, 1000, 1000, 0);
 	setopt(&t, fd, SYNQ_IPPROTO_TCP, SYNQ_TCP_NODELAY, 1);
+	/* a window of 1000: segments of 500 (tcp_bound_to_half_wnd) */
 	assert_int_equal(wr(&t, 100, fd, 1000), 1000);
-	T_EXPECT(&t, 100, .flags = "P.", .seq = 1, .ack = 1, .len = 1000);
+	T_EXPECT(&t, 100, .flags = ".", .seq = 1, .ack = 1, .len = 500);
+	T_EXPECT(&t, 100, .flags = "P.", .seq = 501, .ack = 1, .len = 500);
 	T_SEND(&t, 150, .flags = ".", .seq = 1, .ack = 1001, .win = 1000);
 	assert_int_equal(wr(&t, 200, fd, 1000), 1000);
-	T_EXPECT(&t, 200, .flags = "P.", .seq = 1001, .ack = 1, .len = 1000);
+	T_EXPECT(&t, 200, .flags = ".", .seq = 1001, .ack = 1, .len = 500);
+	T_EXPECT(&t, 200, .flags = "P.", .seq = 1501, .ack = 1, .len = 500);
 	T_SEND(&t, 250, .flags = ".", .seq = 1, .ack = 2001, .win = 1000);
 	/* snd_una 2001, max_window 1000: ack 1000 is too old */
 	T_SEND(&t, 300, .flags = "P.", .seq = 1, .ack = 1000, .len = 10);
