@@ -49,9 +49,10 @@ wait_file "$tmp/wire.ready" 50 || { bad "delaywire not ready: $(cat "$tmp/wire.e
 ip -n "$nsC" addr add 10.91.0.2/24 dev kc0 && ip -n "$nsC" link set kc0 up &&
 	ip -n "$nsK" addr add 10.91.0.1/24 dev kk0 && ip -n "$nsK" link set kk0 up ||
 	{ bad "configuring the wire"; exit 1; }
-# experiment NAME PORT WATCH_S SYSCTL...: one experiment, both runs at once, results in $tmp/NAME
-# (compare_overflow.py's files), the device capture of the synq run in $tmp/NAME/wire.pcap
-experiment() {
+# run_experiment NAME PORT WATCH_S SYSCTL...: one experiment, both runs at once, results in
+# $tmp/NAME (compare_overflow.py's files), the device capture of the synq run in
+# $tmp/NAME/wire.pcap; bad() on any difference
+run_experiment() {
 	name=$1 port=$2 watch=$3
 	shift 3
 	d="$tmp/$name"
@@ -144,7 +145,27 @@ time.sleep(60)' "$port" 2>"$d/klisten.err" &
 	# the B7 line, once: the SYN queue went over the backlog (the fourth burst SYN: a cookie)
 	n=$(grep -c "^TCP: request_sock_TCP: Possible SYN flooding on port 10.91.0.1:$port. Sending cookies.$" "$d/serve.err")
 	[ "$n" -eq 1 ] || bad "$name: B7 line printed $n times, want 1: $(cat "$d/serve.err")"
-	[ "$fail" -eq 0 ] || { echo "--- kernel"; cat "$d/kernel.json"; echo "--- synq"; cat "$d/synq.json"; }
+	[ "$fail" -eq 0 ] || for r in kernel synq; do
+		echo "--- $r: $(tr -d ' \n' <"$d/$r.json")"
+	done
+}
+
+# experiment NAME PORT WATCH_S SYSCTL...: run_experiment, and once more (on PORT + 10, other
+# client 4-tuples) if the two runs differed: the kernel run's timing is real time on a shared
+# machine (a client's retransmission near the request's expiry can fall on either side of it
+# under load). Both attempts are printed; the second must match.
+experiment() {
+	prev=$fail
+	fail=0
+	run_experiment "$@"
+	if [ "$fail" -ne 0 ]; then
+		n=$1 p=$2
+		shift 2
+		echo "$T: $n: the runs differed (above); once more"
+		fail=0
+		run_experiment "$n-again" $((p + 10)) "$@"
+	fi
+	[ "$prev" -eq 0 ] || fail=1
 }
 
 # S4-short: overflowed clients write, the requests expire at 7 s, the next retransmission draws RST
