@@ -71,10 +71,10 @@ Timing, and why these defaults (the kernel has HZ=250: a jiffy is 4 ms).
     --tolerance-us of their time, and a call without `...` must take less than that; if
     kdrill is too late (not the kernel: a call that slept in the kernel is the kernel's)
     the script fails with "kdrill was late, no verdict" instead of judging the kernel on a
-    skewed schedule; run it again (test_kernel_drill.sh does). 10 ms = one jiffy (the
-    kernel's delayed ACK of a FIN, b25/b26, also comes one jiffy after it) + kdrill's
-    wake-up latency: on a 2-core VM with 3 CPU hogs, p99 4.7 ms at normal priority,
-    0.15 ms at SCHED_FIFO, but stalls of ~16 ms happen (the VM's, whatever the priority).
+    skewed schedule; run it again (test_kernel_drill.sh does). 10 ms = one jiffy + kdrill's
+    wake-up latency (on a 2-core VM with 3 CPU hogs, p99 4.7 ms at normal priority, 0.15 ms
+    at SCHED_FIFO, but stalls of ~16 ms happen, the VM's, whatever the priority); it also
+    takes the kernel's delayed ACK of a FIN (b25, b26), 1 or 2 jiffies after the FIN.
   * Every wait is bounded: by the window of the line waited for, `*` by 60 s, a blocked
     call by its END plus its tolerance, a call without `...` by 2 s, the whole script by the
     sum of its times + 60 s.
