@@ -924,6 +924,10 @@ static int call_try(struct run *R, const struct drill_event *e, int retry, int *
 			return -1;
 		SETRC(synq_listen(R->s, sfd, (int)bl));
 	} else if (!strcmp(n, "accept") || !strcmp(n, "accept4")) {
+		int64_t aflags = 0; /* accept4(..., SOCK_NONBLOCK): the new fd is non-blocking */
+		if (!strcmp(n, "accept4") && e->call.nargs > 3 && !is_ellipsis(e, 3) &&
+		    arg_int(R, e, 3, &aflags))
+			return -1;
 		struct synq_addr peer;
 		int s = synq_accept(R->s, sfd, &peer);
 		if (s == -EAGAIN && !nonblock) {
@@ -936,6 +940,7 @@ static int call_try(struct run *R, const struct drill_event *e, int retry, int *
 				synq_close(R->s, s, R->now_ns);
 				SETRC(f);
 			} else {
+				R->fds[f].nonblock = (aflags & 04000) != 0;
 				ret = f;
 			}
 		} else {
