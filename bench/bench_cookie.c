@@ -29,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 
+#define BENCH_NAME "bench_cookie"
+#include "bench_util.h"
 #include "synq.h"
 #include "core/wire.h"
 
@@ -38,61 +40,6 @@
 #define BATCH 1000        /* packets timed between two untimed clean-ups */
 #define SYN_MEASURED 400000
 #define ACK_MEASURED 200000
-
-#define NS_PER_S 1000000000ull
-
-#define DIE(...)                                                                             \
-	do {                                                                                 \
-		fprintf(stderr, "bench_cookie: " __VA_ARGS__);                               \
-		fputc('\n', stderr);                                                         \
-		exit(1);                                                                     \
-	} while (0)
-
-struct rng {
-	uint64_t x;
-};
-
-static void rng_fill(void *user, void *buf, size_t len)
-{
-	struct rng *r = user;
-	uint8_t *p = buf;
-	while (len) {
-		uint64_t z = (r->x += 0x9e3779b97f4a7c15ull);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		z ^= z >> 31;
-		size_t n = len < 8 ? len : 8;
-		memcpy(p, &z, n);
-		p += n;
-		len -= n;
-	}
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void cfg_or_die(struct synq_config *cfg, const char *a)
-{
-	int rc = synq_config_set(cfg, a);
-	if (rc)
-		DIE("config \"%s\": %d", a, rc);
-}
 
 static synq_stack *cookie_stack(struct rng *rng, const char *max_sockets, uint64_t now, int *l)
 {
